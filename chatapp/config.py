@@ -1,0 +1,39 @@
+"""Configuration defaults for chatapp.
+
+Every key below can be overridden by an environment variable of the same name prefixed with
+``CHATAPP_`` (for example ``CHATAPP_DATABASE_URL``); values are parsed as JSON when they look like
+JSON (numbers, true/false), else kept as strings. The README lists every variable.
+"""
+
+DEFAULTS = {
+    # Security
+    "SECRET_KEY": None,  # required outside debug/testing; the embedded launcher generates one
+    "SESSION_COOKIE_SECURE": None,  # None: Secure unless DEBUG
+    # Storage and queues
+    "DATABASE_URL": None,  # None: SQLite file instance/chatapp.db
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "REDIS_MAX_CONNECTIONS": 200,
+    # Language model
+    "LLM_PROVIDER": None,  # "openai" or "offline"; None: openai when LLM_BASE_URL is set
+    "LLM_BASE_URL": None,  # e.g. http://127.0.0.1:11434/v1 for Ollama
+    "LLM_API_KEY": None,
+    "LLM_MODEL": "gpt-4o-mini",
+    "LLM_MAX_TOKENS": 1024,
+    "LLM_CONNECT_TIMEOUT": 10.0,
+    "LLM_READ_TIMEOUT": 60.0,
+    "OFFLINE_MAX_TOKENS": 256,
+    "HISTORY_TOKEN_BUDGET": 3000,
+    "REPLY_SAVE_INTERVAL": 3.0,
+    "REPLY_JOB_TIMEOUT": 600,
+    # Chat
+    "MAX_MESSAGE_CHARS": 8000,
+    "SESSIONS_PER_PAGE": 50,
+    # Live events
+    "STREAM_MAXLEN": 10000,
+    "STREAM_TTL_SECONDS": 86400,
+    "SSE_KEEPALIVE_SECONDS": 15,
+    "SSE_RECYCLE_SECONDS": 300,
+    # Front end
+    "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
+    "LOG_LEVEL": "INFO",
+}

@@ -1,0 +1,37 @@
+"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy)."""
+
+from __future__ import annotations
+
+from flask import Flask, url_for
+
+from chatapp.services.render import render_markdown
+
+HTMX_VERSION = "4.0.1"
+CDN_BASE = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/"
+# path under dist/ -> SRI hash of the published file (identical to the copy in static/js/vendor/)
+HTMX_FILES = {
+    "htmx.min.js": "sha384-Qp9rdC8H7EqOoX+nR0P3RPG2Noji+qdwJlGpfzwQJsfOpp3sGwIdSP9xO3+UlEhn",
+    "ext/hx-sse.min.js": "sha384-v8HvucQ+ohQhMg0arboXc5049yNR46QKMjphs7YDch+Wm7zpfK5XVS01f26mQDJV",
+    "ext/hx-upsert.min.js":
+        "sha384-RokoL54Uf58UQMawJe+4j+PvdsTh8FIhlRexOKFKzNSMfDVoMj1ibUt8t9cGkKYd",
+}
+
+
+def htmx_scripts(source: str) -> list[dict[str, str | None]]:
+    """`src` and `integrity` of each htmx script, from the CDN or from static/js/vendor/."""
+    if source == "vendored":
+        return [{"src": url_for("static", filename="js/vendor/" + path.rsplit("/", 1)[-1]),
+                 "integrity": None} for path in HTMX_FILES]
+    return [{"src": CDN_BASE + path, "integrity": sri} for path, sri in HTMX_FILES.items()]
+
+
+def init_app(app: Flask) -> None:
+    """Expose the script list and the Markdown filter to templates."""
+    if app.config["HTMX_SOURCE"] not in ("cdn", "vendored"):
+        raise RuntimeError("CHATAPP_HTMX_SOURCE must be 'cdn' or 'vendored'.")
+
+    app.jinja_env.filters["markdown"] = render_markdown
+
+    @app.context_processor
+    def inject_scripts():
+        return {"htmx_scripts": htmx_scripts(app.config["HTMX_SOURCE"])}

@@ -1,0 +1,159 @@
+"""SQL models: users, chat sessions and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import generate_password_hash
+
+from chatapp.extensions import db
+
+ROLES = ("consultant", "admin", "ops")
+SESSION_STATUSES = ("active", "idle", "ended")
+SENDERS = ("user", "assistant", "admin", "system")
+MESSAGE_STATUSES = ("pending", "streaming", "done", "failed", "cancelled")
+REPLY_IN_PROGRESS = ("pending", "streaming")
+
+# A 64-bit key on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigIntKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+db.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in: a consultant, an admin or an ops engineer."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(20), default="consultant")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    sessions: Mapped[list[ChatSession]] = relationship(back_populates="owner")
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login: deactivated users cannot sign in."""
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        """Store a scrypt (memory-hard) hash of the password."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+
+class ChatSession(db.Model):
+    """One conversation between a consultant and the assistant, usually one client meeting."""
+
+    __tablename__ = "chat_sessions"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
+        sa.Index("ix_chat_sessions_owner_activity", "owner_id", "last_activity_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(200), default="New chat")
+    client_name: Mapped[str | None] = mapped_column(sa.String(200))
+    context: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    model: Mapped[str | None] = mapped_column(sa.String(120))
+    admin_assisted: Mapped[bool] = mapped_column(default=False)
+    help_requested_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    last_activity_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    owner: Mapped[User] = relationship(back_populates="sessions")
+    messages: Mapped[list[ChatMessage]] = relationship(
+        back_populates="session",
+        order_by="ChatMessage.seq",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ChatMessage(db.Model):
+    """A message in a session: the user's, the assistant's reply, an admin's or a system note."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "seq"),
+        sa.CheckConstraint(_in("sender", SENDERS), name="sender"),
+        sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("chat_sessions.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int]
+    sender: Mapped[str] = mapped_column(sa.String(20))
+    author: Mapped[str] = mapped_column(sa.String(120))
+    content: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="done")
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", sa.JSON, default=dict)
+    tokens_in: Mapped[int | None]
+    tokens_out: Mapped[int | None]
+    latency_ms: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    session: Mapped[ChatSession] = relationship(back_populates="messages")
+
+    def to_view(self) -> dict[str, Any]:
+        """The JSON-safe fields a client needs to render this message (also carried by events)."""
+        return {
+            "id": self.id,
+            "session_id": str(self.session_id),
+            "seq": self.seq,
+            "sender": self.sender,
+            "author": self.author,
+            "content": self.content,
+            "status": self.status,
+            "error": (self.meta or {}).get("error"),
+            "retryable": bool((self.meta or {}).get("retryable")),
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "latency_ms": self.latency_ms,
+            "created_at": _iso(self.created_at),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()

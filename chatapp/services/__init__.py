@@ -1,0 +1,1 @@
+"""Logic shared by the web process and the workers."""

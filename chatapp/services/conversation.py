@@ -1,0 +1,121 @@
+"""Posting messages and (re)starting replies: SQL first, then the event log, then the job."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from chatapp.extensions import db
+from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
+from chatapp.services import events, jobs
+from chatapp.services.redis_client import get_redis
+
+ASSISTANT_NAME = "Assistant"
+DEFAULT_SESSION_NAME = "New chat"
+
+
+class MessageRejected(Exception):
+    """A message that cannot be accepted, with the reason to show and the HTTP status."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def validate_content(raw: str | None) -> str:
+    """The message text, stripped; rejected when empty or over the length limit."""
+    content = (raw or "").strip()
+    limit = current_app.config["MAX_MESSAGE_CHARS"]
+    if not content:
+        raise MessageRejected("Type a message before sending.")
+    if len(content) > limit:
+        raise MessageRejected(
+            f"Your message is {len(content):,} characters long; the limit is {limit:,}. "
+            "Shorten it or split it into several messages."
+        )
+    return content
+
+
+def post_user_message(chat: ChatSession, user: User, raw_content: str | None):
+    """Store the user's message and a pending reply in one transaction, then start the reply.
+
+    Refused (409) while a reply of this session is still being written: one reply at a time
+    keeps the history and the prompt in a clear order.
+    """
+    content = validate_content(raw_content)
+    locked = db.session.scalar(
+        db.select(ChatSession).where(ChatSession.id == chat.id).with_for_update()
+    )
+    if _reply_in_progress(locked):
+        db.session.rollback()
+        raise MessageRejected("The assistant is still answering. Wait for the reply to finish, "
+                              "then send your message.", status=409)
+    seq = _next_seq(locked)
+    now = utcnow()
+    user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user",
+                               author=user.display_name, content=content, status="done",
+                               created_at=now)
+    reply = ChatMessage(session_id=locked.id, seq=seq + 1, sender="assistant",
+                        author=ASSISTANT_NAME, content="", status="pending", created_at=now)
+    db.session.add_all([user_message, reply])
+    locked.last_activity_at = now
+    if locked.name == DEFAULT_SESSION_NAME:
+        locked.name = _title_from(content)
+    db.session.commit()
+    _publish(locked.id, [("message.created", user_message), ("message.created", reply)], reply.id)
+    jobs.enqueue_reply(reply.id)
+    return user_message, reply
+
+
+def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
+    """Generate a failed reply again, in place; only the session's latest reply can be retried."""
+    db.session.refresh(chat, with_for_update=True)
+    latest = db.session.scalar(
+        db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
+        .order_by(ChatMessage.seq.desc()).limit(1)
+    )
+    if message.sender != "assistant" or message.status != "failed" or latest.id != message.id:
+        db.session.rollback()
+        raise MessageRejected("Only the latest failed reply can be retried.", status=409)
+    attempt = int((message.meta or {}).get("attempt", 0)) + 1
+    message.status = "pending"
+    message.content = ""
+    message.meta = {"attempt": attempt}
+    message.tokens_in = message.tokens_out = message.latency_ms = None
+    chat.last_activity_at = utcnow()
+    db.session.commit()
+    _publish(chat.id, [("message.updated", message)], message.id)
+    jobs.enqueue_reply(message.id, attempt)
+    return message
+
+
+def message_event(message: ChatMessage) -> dict:
+    """The data of an event that carries a whole message."""
+    return {"message_id": message.id, "sender": message.sender, "author": message.author,
+            "message": message.to_view()}
+
+
+def _publish(session_id, items: list[tuple[str, ChatMessage]], reply_id: int) -> None:
+    settings = events.LogSettings.from_config(current_app.config)
+    events.append_many(get_redis(), session_id,
+                       [(type_, message_event(message)) for type_, message in items],
+                       settings, replies_started=(reply_id,))
+
+
+def _reply_in_progress(chat: ChatSession) -> bool:
+    return db.session.scalar(
+        db.select(db.func.count()).select_from(ChatMessage).where(
+            ChatMessage.session_id == chat.id, ChatMessage.status.in_(REPLY_IN_PROGRESS))
+    ) > 0
+
+
+def _next_seq(chat: ChatSession) -> int:
+    last = db.session.scalar(
+        db.select(db.func.max(ChatMessage.seq)).where(ChatMessage.session_id == chat.id)
+    )
+    return (last or 0) + 1
+
+
+def _title_from(content: str, limit: int = 60) -> str:
+    first_line = " ".join(content.split())
+    return first_line if len(first_line) <= limit else first_line[: limit - 1].rstrip() + "…"

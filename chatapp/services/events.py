@@ -1,0 +1,143 @@
+"""The per-session event log: a Redis Stream read by every live transport.
+
+Key ``chat:session:<id>:events`` holds entries ``{type, data}`` (data is JSON); the entry id is the
+event id. Beside it, the hash ``chat:session:<id>:partial`` maps each reply in progress to its text so
+far, written in the same transaction as the reply's events, so a snapshot (text so far + the id it
+covers) is always consistent with the log that follows it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+EVENTS_KEY = "chat:session:{}:events"
+PARTIAL_KEY = "chat:session:{}:partial"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a session's log."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How long and how far back the log is kept."""
+
+    maxlen: int = 10000
+    ttl_seconds: int = 86400
+
+    @classmethod
+    def from_config(cls, config: dict) -> LogSettings:
+        """Read STREAM_MAXLEN and STREAM_TTL_SECONDS."""
+        return cls(config["STREAM_MAXLEN"], config["STREAM_TTL_SECONDS"])
+
+
+def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict) -> None:
+    key = EVENTS_KEY.format(session_id)
+    fields = {"type": type_, "data": json.dumps(data, separators=(",", ":"))}
+    pipe.xadd(key, fields, maxlen=settings.maxlen, approximate=True)
+    pipe.expire(key, settings.ttl_seconds)
+
+
+def append(r: redis.Redis, session_id, type_: str, data: dict, settings=LogSettings()) -> str:
+    """Append one event and return its id."""
+    return append_many(r, session_id, [(type_, data)], settings)[-1]
+
+
+def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
+                settings=LogSettings(), *, replies_started: tuple[int, ...] = ()) -> list[str]:
+    """Append several events atomically; mark `replies_started` as in progress (empty text)."""
+    with r.pipeline(transaction=True) as pipe:
+        for message_id in replies_started:
+            _set_partial(pipe, session_id, message_id, "", settings)
+        for type_, data in events:
+            _xadd(pipe, session_id, settings, type_, data)
+        results = pipe.execute()
+    return [_decode(res) for res in results if isinstance(res, (bytes, str))]
+
+
+def append_delta(r: redis.Redis, session_id, message_id: int, text: str, full_text: str,
+                 settings=LogSettings()) -> str:
+    """Append a reply.delta and record the reply's text so far, atomically."""
+    with r.pipeline(transaction=True) as pipe:
+        _set_partial(pipe, session_id, message_id, full_text, settings)
+        _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text})
+        results = pipe.execute()
+    return _decode(results[2])
+
+
+def end_reply(r: redis.Redis, session_id, message_id: int, type_: str, data: dict,
+              settings=LogSettings()) -> str:
+    """Append a reply's final event (done, failed, cancelled) and forget its text so far."""
+    with r.pipeline(transaction=True) as pipe:
+        pipe.hdel(PARTIAL_KEY.format(session_id), str(message_id))
+        _xadd(pipe, session_id, settings, type_, data)
+        results = pipe.execute()
+    return _decode(results[1])
+
+
+def _set_partial(pipe, session_id, message_id: int, text: str, settings: LogSettings) -> None:
+    key = PARTIAL_KEY.format(session_id)
+    pipe.hset(key, str(message_id), text)
+    pipe.expire(key, settings.ttl_seconds)
+
+
+def snapshot(r: redis.Redis, session_id) -> tuple[str, dict[int, str]]:
+    """The last event id and the text so far of every reply in progress, read atomically.
+
+    The id is ``0-0`` when the log is empty: everything appended later comes after it.
+    """
+    with r.pipeline(transaction=True) as pipe:
+        pipe.xrevrange(EVENTS_KEY.format(session_id), count=1)
+        pipe.hgetall(PARTIAL_KEY.format(session_id))
+        last, partial = pipe.execute()
+    last_id = _decode(last[0][0]) if last else "0-0"
+    return last_id, {int(k): _decode(v) for k, v in partial.items()}
+
+
+def is_valid_id(event_id: str) -> bool:
+    """True for a stream id of the form ``<ms>-<seq>`` (or a bare ``<ms>``)."""
+    head, _, tail = event_id.partition("-")
+    return head.isdigit() and (tail == "" or tail.isdigit()) and len(event_id) <= 41
+
+
+def _id_key(event_id: str) -> tuple[int, int]:
+    head, _, tail = event_id.partition("-")
+    return int(head), int(tail or 0)
+
+
+def has_gap(r: redis.Redis, session_id, after_id: str) -> bool:
+    """True when entries after `after_id` may have been trimmed or expired from the log."""
+    if _id_key(after_id) == (0, 0):
+        return False
+    first = r.xrange(EVENTS_KEY.format(session_id), count=1)
+    if not first:
+        return True  # the log expired since the client saw it
+    return _id_key(_decode(first[0][0])) > _id_key(after_id)
+
+
+def read(r: redis.Redis, session_id, after_id: str, block_ms: int | None,
+         count: int = 500) -> list[Event]:
+    """Events after `after_id`, waiting up to `block_ms` for the first one (None: do not wait)."""
+    key = EVENTS_KEY.format(session_id)
+    reply = r.xread({key: after_id}, count=count, block=block_ms)
+    if not reply:
+        return []
+    return [_to_event(entry_id, fields) for entry_id, fields in reply[0][1]]
+
+
+def _to_event(entry_id, fields) -> Event:
+    fields = {_decode(k): _decode(v) for k, v in fields.items()}
+    return Event(_decode(entry_id), fields["type"], json.loads(fields["data"]))
+
+
+def _decode(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,34 @@
+"""Enqueueing background jobs: the one place that knows queue names, timeouts and job ids."""
+
+from __future__ import annotations
+
+from flask import current_app
+from rq import Queue
+
+from chatapp.services.redis_client import get_redis
+
+LLM_QUEUE = "llm"
+DEFAULT_QUEUE = "default"
+QUEUES = (LLM_QUEUE, DEFAULT_QUEUE)
+
+
+def queue(name: str) -> Queue:
+    """The RQ queue `name` on the app's Redis."""
+    return Queue(name, connection=get_redis())
+
+
+def enqueue_reply(message_id: int, attempt: int = 0) -> None:
+    """Queue the generation of assistant message `message_id` on the llm queue.
+
+    The job id names the message and the attempt, so a double enqueue of the same attempt is a
+    no-op for RQ and a retry gets a fresh job.
+    """
+    queue(LLM_QUEUE).enqueue(
+        "worker.llm.generate_reply",
+        message_id,
+        job_id=f"reply-{message_id}-{attempt}",
+        job_timeout=current_app.config["REPLY_JOB_TIMEOUT"],
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+        description=f"reply to message {message_id}",
+    )

@@ -1,0 +1,37 @@
+"""Building the prompt of a reply: the system prompt and the recent history within a budget."""
+
+from __future__ import annotations
+
+SYSTEM_PROMPT = (
+    "You are chatapp, an assistant for IT and cloud consultants, used live during client meetings. "
+    "Answer concisely and practically: lead with the answer, then the reasoning. Use Markdown "
+    "(short headings, bullet lists, tables for comparisons, code blocks for code). Say when you "
+    "are unsure or when an estimate depends on assumptions, and list those assumptions."
+)
+
+ROLE_OF_SENDER = {"user": "user", "assistant": "assistant", "admin": "assistant", "system": "system"}
+
+
+def estimate_tokens(messages_or_text) -> int:
+    """A fast token estimate (about four characters per token, plus per-message overhead)."""
+    if isinstance(messages_or_text, str):
+        return max(1, len(messages_or_text) // 4)
+    return sum(4 + len(m["content"]) // 4 for m in messages_or_text)
+
+
+def build_messages(history: list[dict], budget_tokens: int,
+                   system_prompt: str = SYSTEM_PROMPT) -> list[dict]:
+    """OpenAI-style messages: the system prompt, then the newest history that fits the budget.
+
+    `history` is oldest first, as ``{"sender", "content"}`` dicts; the newest message is always kept.
+    """
+    kept: list[dict] = []
+    used = estimate_tokens([{"content": system_prompt}])
+    for item in reversed(history):
+        message = {"role": ROLE_OF_SENDER[item["sender"]], "content": item["content"]}
+        cost = estimate_tokens([message])
+        if kept and used + cost > budget_tokens:
+            break
+        kept.append(message)
+        used += cost
+    return [{"role": "system", "content": system_prompt}, *reversed(kept)]

@@ -1,0 +1,15 @@
+"""gunicorn settings for chatapp: gevent workers, so one process holds many live streams."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("CHATAPP_BIND", "127.0.0.1:8000")
+worker_class = "gevent"
+workers = int(os.environ.get("CHATAPP_WEB_WORKERS", min(4, multiprocessing.cpu_count())))
+worker_connections = int(os.environ.get("CHATAPP_WORKER_CONNECTIONS", "1000"))
+timeout = 60  # gevent workers heartbeat from the hub, so long streams are not killed
+graceful_timeout = 10
+keepalive = 5
+accesslog = os.environ.get("CHATAPP_ACCESS_LOG", "-") or None  # empty: no access log
+errorlog = "-"
+loglevel = os.environ.get("CHATAPP_LOG_LEVEL", "info").lower()

@@ -1,0 +1,64 @@
+// chatapp chat page behaviour, on top of htmx: live-status indicator, keyboard sending,
+// keeping the newest message in view, and reloading when the live stream says the page is stale.
+(() => {
+  "use strict";
+
+  const STATES = {
+    connecting: "connecting…",
+    live: "live",
+    reconnecting: "reconnecting…",
+    offline: "offline",
+  };
+
+  function setStatus(state) {
+    const el = document.getElementById("live-status");
+    if (!el || el.dataset.state === state) return;
+    el.dataset.state = state;
+    el.textContent = STATES[state];
+  }
+
+  function nearBottom() {
+    const doc = document.scrollingElement;
+    return doc.scrollHeight - doc.scrollTop - doc.clientHeight < 160;
+  }
+
+  function scrollToEnd() {
+    const doc = document.scrollingElement;
+    doc.scrollTop = doc.scrollHeight;
+  }
+
+  document.addEventListener("htmx:sse:after:connection", () => setStatus("live"));
+  document.addEventListener("htmx:sse:error", () => setStatus("reconnecting"));
+  document.addEventListener("htmx:sse:close", (e) => {
+    if (e.detail && e.detail.reason !== "removed") setStatus("offline");
+  });
+  window.addEventListener("offline", () => setStatus("offline"));
+  window.addEventListener("online", () => setStatus("reconnecting"));
+
+  // The server lost events this page had not seen yet (the log was trimmed or expired).
+  document.addEventListener("reset", () => window.location.reload());
+
+  // Follow the conversation while the reader is at the bottom; leave them alone when they scroll up.
+  let follow = true;
+  window.addEventListener("scroll", () => { follow = nearBottom(); }, { passive: true });
+  document.addEventListener("htmx:after:swap", () => { if (follow) scrollToEnd(); });
+
+  // Enter sends, Shift+Enter adds a line (on phones the on-screen Enter adds a line as usual).
+  document.addEventListener("keydown", (e) => {
+    const input = e.target;
+    if (input.id !== "composer-input" || e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+    if (window.matchMedia("(pointer: coarse)").matches) return;
+    e.preventDefault();
+    if (input.value.trim()) input.form.requestSubmit();
+  });
+
+  // After a send, the fresh composer takes the focus back so typing can go on.
+  document.addEventListener("htmx:after:swap", () => {
+    const input = document.getElementById("composer-input");
+    if (input && document.activeElement === document.body) input.focus();
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.getElementById("messages")) scrollToEnd();
+  });
+})();

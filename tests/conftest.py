@@ -1,0 +1,209 @@
+"""Fixtures: real PostgreSQL, Redis, RQ workers, gunicorn and a fake OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy.engine import make_url
+
+from chatapp import create_app
+from chatapp.extensions import db
+from chatapp.models import User
+from tests.fake_llm import FakeLLM
+from tests.services import free_port, postgres_server, redis_server, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret-key-not-for-production"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a fresh, empty database of this test run (dropped at the end)."""
+    with postgres_server() as server_url:
+        admin = make_url(server_url).set(drivername="postgresql")
+        name = f"chatapp_test_{uuid.uuid4().hex[:10]}"
+        _admin_sql(admin, f'CREATE DATABASE "{name}"')
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            _admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_sql(url, statement: str) -> None:
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """URL of a Redis database flushed before every test."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def fake_llm():
+    """The fake OpenAI-compatible server, shared by the run; see the `llm` fixture."""
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_config(postgres_url, redis_url, fake_llm) -> dict:
+    """Configuration shared by the in-process app and the subprocesses (as CHATAPP_* vars)."""
+    return {
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "LLM_BASE_URL": fake_llm.base_url,
+        "LLM_MODEL": "fake-model",
+        "HTMX_SOURCE": "vendored",
+        "SESSION_COOKIE_SECURE": False,
+        "REPLY_SAVE_INTERVAL": 0.5,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(app_config) -> dict[str, str]:
+    """Environment for chatapp processes started by tests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATAPP_")}
+    env.update({f"CHATAPP_{key}": _env_value(value) for key, value in app_config.items()})
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _env_value(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@pytest.fixture(scope="session")
+def _migrated(app_config):
+    """Apply the migrations once to the run's database, exactly as `flask db upgrade` does."""
+    from flask_migrate import upgrade
+
+    app = create_app({**app_config, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_config, _migrated):
+    """The app with empty tables and an empty Redis database."""
+    app = create_app({**app_config, "TESTING": True})
+    with app.app_context():
+        tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+        db.session.execute(db.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client (cookies kept between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def llm(fake_llm):
+    """The fake LLM, reset to its default script for this test."""
+    fake_llm.reset()
+    return fake_llm
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user: make_user(email, name=..., role=...) with the password PASSWORD."""
+
+    def make(email: str, name: str | None = None, role: str = "consultant") -> User:
+        with app.app_context():
+            user = User(email=email, display_name=name or email.split("@")[0].title(), role=role)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a page's form."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Sign in through the real login form; returns the response of the POST."""
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+
+
+@pytest.fixture
+def consultant(make_user, client):
+    """A signed-in consultant (on `client`)."""
+    user = make_user("cara@example.com", "Cara Consultant")
+    assert login(client, user.email).status_code == 302
+    return user
+
+
+@pytest.fixture
+def run_worker(subprocess_env):
+    """Start a real RQ worker process: run_worker() works the queues until they are empty."""
+    processes: list[subprocess.Popen] = []
+
+    def start(*queues: str, burst: bool = True) -> subprocess.Popen:
+        command = [sys.executable, "-m", "worker", *(["--burst"] if burst else []),
+                   *(queues or ("llm", "default"))]
+        process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(20)
+
+
+@pytest.fixture(scope="session")
+def live_server(subprocess_env, _migrated):
+    """chatapp under gunicorn with gevent workers, as in production; yields its base URL."""
+    port = free_port()
+    env = {**subprocess_env, "CHATAPP_BIND": f"127.0.0.1:{port}", "CHATAPP_WEB_WORKERS": "2",
+           "CHATAPP_ACCESS_LOG": ""}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                                "wsgi:app"], cwd=ROOT, env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(base_url), 30, "gunicorn to answer /healthz", interval=0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def _healthy(base_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(base_url + "/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,113 @@
+"""A small OpenAI-compatible chat completions server for tests (and for trying chatapp by hand).
+
+It streams a scripted reply as SSE chunks with a configurable delay, fails on demand, and records
+every request it receives, so tests can assert on the prompt chatapp sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Script:
+    """What the next replies look like."""
+
+    tokens: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " fake", " model."])
+    delay: float = 0.0  # seconds between tokens
+    fail_status: int | None = None  # answer with this HTTP status instead of streaming
+    fail_after: int | None = None  # drop the connection after this many tokens
+
+
+class FakeLLM:
+    """Runs the server on a free loopback port in a background thread."""
+
+    def __init__(self):
+        self.script = Script()
+        self.requests: list[dict] = []
+        self.tokens_sent = 0
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FakeLLM:
+        """Serve in the background."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self, **script) -> None:
+        """Forget recorded requests and use a new script."""
+        with self._lock:
+            self.script = Script(**script)
+            self.requests.clear()
+            self.tokens_sent = 0
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with fake._lock:
+                    fake.requests.append(body)
+                    script = fake.script
+                if not self.path.endswith("/chat/completions"):
+                    self._json(404, {"error": {"message": "not found"}})
+                elif script.fail_status:
+                    self._json(script.fail_status, {"error": {"message": "scripted failure"}})
+                else:
+                    self._stream(script, body)
+
+            def _json(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, script: Script, body: dict):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for index, token in enumerate(script.tokens):
+                    if script.fail_after is not None and index >= script.fail_after:
+                        self.wfile.flush()
+                        self.connection.shutdown(2)
+                        return
+                    if script.delay:
+                        time.sleep(script.delay)
+                    self._chunk({"choices": [{"index": 0, "delta": {"content": token}}]})
+                    with fake._lock:
+                        fake.tokens_sent += 1
+                prompt_tokens = sum(len(m["content"].split()) for m in body.get("messages", []))
+                self._chunk({"choices": [], "usage": {"prompt_tokens": prompt_tokens,
+                                                      "completion_tokens": len(script.tokens)}})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+            def _chunk(self, payload):
+                self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+                self.wfile.flush()
+
+        return Handler
+

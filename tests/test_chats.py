@@ -1,0 +1,178 @@
+"""Chat pages and sending, with and without htmx, and what bad input gets."""
+
+import uuid
+
+import pytest
+from rq import Queue
+
+from chatapp.extensions import db
+from chatapp.models import ChatMessage, ChatSession
+from chatapp.services import events
+from chatapp.services.redis_client import get_redis
+from tests.conftest import csrf_from, login
+
+HTMX = {"HX-Request": "true"}
+
+
+def new_chat(client, **form) -> str:
+    """Create a chat through the form; return its URL."""
+    token = csrf_from(client.get("/chats/new").get_data(as_text=True))
+    response = client.post("/chats", data={"csrf_token": token, **form})
+    assert response.status_code == 303
+    return response.headers["Location"]
+
+
+def send(client, chat_url: str, content: str, headers=None):
+    token = csrf_from(client.get(chat_url).get_data(as_text=True))
+    return client.post(chat_url + "/messages", data={"csrf_token": token, "content": content},
+                       headers=headers or {})
+
+
+def messages_of(app, chat_url: str) -> list[ChatMessage]:
+    session_id = uuid.UUID(chat_url.rsplit("/", 1)[-1])
+    with app.app_context():
+        return db.session.scalars(db.select(ChatMessage).filter_by(session_id=session_id)
+                                  .order_by(ChatMessage.seq)).all()
+
+
+def test_session_list_newest_activity_first(client, consultant, app):
+    older = new_chat(client, name="Older meeting")
+    newer = new_chat(client, name="Newer meeting", client_name="Globex")
+    send(client, older, "bump the older one")
+    html = client.get("/chats").get_data(as_text=True)
+    assert html.index("Older meeting") < html.index("Newer meeting")
+    assert "Globex" in html
+    assert newer.rsplit("/", 1)[-1] in html
+
+
+def test_new_chat_is_named_from_the_first_message(client, consultant, app):
+    chat = new_chat(client)
+    send(client, chat, "Estimate the cost of moving   the ERP to AWS\nwith details")
+    with app.app_context():
+        session = db.session.get(ChatSession, uuid.UUID(chat.rsplit("/", 1)[-1]))
+        assert session.name == "Estimate the cost of moving the ERP to AWS with details"
+
+
+def test_send_without_javascript_stores_both_messages_and_redirects(client, consultant, app):
+    chat = new_chat(client, client_name="Acme")
+    response = send(client, chat, "What are the risks of a lift and shift?")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(chat.split("localhost")[-1] + "#composer")
+    user_message, reply = messages_of(app, chat)
+    assert (user_message.seq, user_message.sender, user_message.status) == (1, "user", "done")
+    assert user_message.author == "Cara Consultant"
+    assert (reply.seq, reply.sender, reply.status, reply.content) == (2, "assistant", "pending", "")
+    with app.app_context():
+        jobs = Queue("llm", connection=get_redis()).jobs
+        assert [job.args for job in jobs] == [(reply.id,)]
+        assert jobs[0].func_name == "worker.llm.generate_reply"
+        log = events.read(get_redis(), user_message.session_id, "0-0", None)
+    assert [e.type for e in log] == ["message.created", "message.created"]
+    assert log[1].data["message"]["status"] == "pending"
+    page = client.get(chat).get_data(as_text=True)
+    assert "What are the risks of a lift and shift?" in page and f'id="msg-{reply.id}-body"' in page
+
+
+def test_send_with_htmx_returns_the_messages_and_a_fresh_composer(client, consultant, app):
+    chat = new_chat(client)
+    response = send(client, chat, "Hello <b>there</b>", headers=HTMX)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<hx-upsert hx-target="#messages"' in html
+    assert "Hello &lt;b&gt;there&lt;/b&gt;" in html
+    assert '<hx-partial hx-target="#composer" hx-swap="outerHTML">' in html
+    assert "<html" not in html
+    assert len(messages_of(app, chat)) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    ("   ", "Type a message before sending."),
+    ("x" * 8001, "the limit is 8,000"),
+])
+def test_invalid_messages_get_a_clear_error_and_keep_the_draft(client, consultant, app, content,
+                                                               message):
+    chat = new_chat(client)
+    page = send(client, chat, content)
+    assert page.status_code == 422
+    assert message in page.get_data(as_text=True)
+    fragment = send(client, chat, content, headers=HTMX)
+    assert fragment.status_code == 422
+    html = fragment.get_data(as_text=True)
+    assert message in html and 'id="composer"' in html and "<html" not in html
+    if content.strip():
+        assert content in html  # the draft is not lost
+    assert messages_of(app, chat) == []
+
+
+def test_second_message_while_a_reply_is_in_progress_is_refused(client, consultant, app):
+    chat = new_chat(client)
+    assert send(client, chat, "first").status_code == 303
+    response = send(client, chat, "second", headers=HTMX)
+    assert response.status_code == 409
+    assert "still answering" in response.get_data(as_text=True)
+    assert [m.content for m in messages_of(app, chat)] == ["first", ""]
+
+
+def test_send_without_csrf_token_is_rejected(client, consultant, app):
+    chat = new_chat(client)
+    response = client.post(chat + "/messages", data={"content": "hi"})
+    assert response.status_code == 400
+    assert messages_of(app, chat) == []
+
+
+def test_views_with_and_without_htmx_headers(client, consultant):
+    chat = new_chat(client, name="Quarterly review")
+    for path in ("/chats", "/chats/new", chat):
+        plain = client.get(path)
+        htmx = client.get(path, headers=HTMX)
+        assert plain.status_code == htmx.status_code == 200
+        assert "<html" in plain.get_data(as_text=True)
+    assert "Quarterly review" in client.get(chat).get_data(as_text=True)
+
+
+def test_new_chat_names_are_limited(client, consultant):
+    token = csrf_from(client.get("/chats/new").get_data(as_text=True))
+    response = client.post("/chats", data={"csrf_token": token, "name": "n" * 201})
+    assert response.status_code == 422
+    assert "limited to 200 characters" in response.get_data(as_text=True)
+
+
+def test_unknown_and_malformed_session_ids_are_404(client, consultant):
+    token = csrf_from(client.get("/chats").get_data(as_text=True))
+    for path in (f"/chats/{uuid.uuid4()}", "/chats/not-a-uuid", "/chats/1234",
+                 f"/chats/{uuid.uuid4()}/events"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "does not exist" in response.get_data(as_text=True)
+    post = client.post(f"/chats/{uuid.uuid4()}/messages", data={"csrf_token": token, "content": "x"})
+    assert post.status_code == 404
+    json_404 = client.get("/chats/not-a-uuid", headers={"Accept": "application/json"})
+    assert json_404.status_code == 404
+    error = json_404.get_json()["error"]
+    assert error["code"] == "not_found" and error["correlation_id"]
+    assert json_404.headers["X-Request-ID"] == error["correlation_id"]
+
+
+def test_another_consultants_session_is_404_everywhere(client, consultant, make_user, app):
+    chat = new_chat(client)
+    send(client, chat, "confidential client notes")
+    reply_id = messages_of(app, chat)[1].id
+    make_user("mallory@example.com")
+    other = app.test_client()
+    assert login(other, "mallory@example.com").status_code == 302
+    token = csrf_from(other.get("/chats").get_data(as_text=True))
+    assert "confidential" not in other.get("/chats").get_data(as_text=True)
+    assert other.get(chat).status_code == 404
+    assert other.get(chat + "/events").status_code == 404
+    assert other.post(chat + "/messages", data={"csrf_token": token, "content": "x"}).status_code == 404
+    retry = other.post(f"{chat}/messages/{reply_id}/retry", data={"csrf_token": token})
+    assert retry.status_code == 404
+    assert len(messages_of(app, chat)) == 2
+
+
+def test_unexpected_methods_and_paths_get_clear_errors(client, consultant):
+    assert client.get("/nope").status_code == 404
+    assert client.delete("/chats").status_code == 405
+    response = client.put("/chats", headers={"Accept": "application/json"})
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
