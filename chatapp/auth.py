@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, flash, make_response, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash
 
 from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import db, login_manager
 from chatapp.models import User
-from werkzeug.security import check_password_hash
 
 bp = Blueprint("auth", __name__)
 

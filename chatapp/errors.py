@@ -38,8 +38,8 @@ def wants_json() -> bool:
     """True for API paths and clients that prefer JSON over HTML."""
     if request.path.startswith("/api/"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
 
 
 def is_htmx() -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import ChatMessage, User
 from tests.fake_llm import FakeLLM
 from tests.services import free_port, postgres_server, redis_server, wait_for
 
@@ -154,6 +154,29 @@ def login(client, email: str, password: str = PASSWORD):
     """Sign in through the real login form; returns the response of the POST."""
     token = csrf_from(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+
+
+def new_chat(client, **form) -> str:
+    """Create a chat through the form; return its URL."""
+    token = csrf_from(client.get("/chats/new").get_data(as_text=True))
+    response = client.post("/chats", data={"csrf_token": token, **form})
+    assert response.status_code == 303
+    return response.headers["Location"]
+
+
+def send(client, chat_url: str, content: str, headers=None):
+    """Send a message through the chat page's form."""
+    token = csrf_from(client.get(chat_url).get_data(as_text=True))
+    return client.post(chat_url + "/messages", data={"csrf_token": token, "content": content},
+                       headers=headers or {})
+
+
+def messages_of(app, chat_url: str) -> list[ChatMessage]:
+    """The messages of a chat, in order."""
+    session_id = uuid.UUID(chat_url.rsplit("/", 1)[-1])
+    with app.app_context():
+        return db.session.scalars(db.select(ChatMessage).filter_by(session_id=session_id)
+                                  .order_by(ChatMessage.seq)).all()
 
 
 @pytest.fixture

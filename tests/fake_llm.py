@@ -62,7 +62,7 @@ class FakeLLM:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:

@@ -6,33 +6,12 @@ import pytest
 from rq import Queue
 
 from chatapp.extensions import db
-from chatapp.models import ChatMessage, ChatSession
+from chatapp.models import ChatSession
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
-from tests.conftest import csrf_from, login
+from tests.conftest import csrf_from, login, messages_of, new_chat, send
 
 HTMX = {"HX-Request": "true"}
-
-
-def new_chat(client, **form) -> str:
-    """Create a chat through the form; return its URL."""
-    token = csrf_from(client.get("/chats/new").get_data(as_text=True))
-    response = client.post("/chats", data={"csrf_token": token, **form})
-    assert response.status_code == 303
-    return response.headers["Location"]
-
-
-def send(client, chat_url: str, content: str, headers=None):
-    token = csrf_from(client.get(chat_url).get_data(as_text=True))
-    return client.post(chat_url + "/messages", data={"csrf_token": token, "content": content},
-                       headers=headers or {})
-
-
-def messages_of(app, chat_url: str) -> list[ChatMessage]:
-    session_id = uuid.UUID(chat_url.rsplit("/", 1)[-1])
-    with app.app_context():
-        return db.session.scalars(db.select(ChatMessage).filter_by(session_id=session_id)
-                                  .order_by(ChatMessage.seq)).all()
 
 
 def test_session_list_newest_activity_first(client, consultant, app):
