@@ -39,12 +39,14 @@ class OpenAICompatProvider:
         }
         usage = None
         pieces = 0
+        finished = False
         try:
             with httpx.Client(timeout=self.timeout) as client:
                 with client.stream("POST", self.url, json=body, headers=headers) as response:
                     _raise_for_status(response)
                     for payload in _sse_data(response.iter_lines()):
                         if payload == "[DONE]":
+                            finished = True
                             break
                         chunk = _parse(payload)
                         if chunk.get("error"):
@@ -53,6 +55,7 @@ class OpenAICompatProvider:
                             usage = Usage(chunk["usage"].get("prompt_tokens", 0),
                                           chunk["usage"].get("completion_tokens", 0))
                         for choice in chunk.get("choices") or []:
+                            finished = finished or bool(choice.get("finish_reason"))
                             text = (choice.get("delta") or {}).get("content")
                             if text:
                                 pieces += 1
@@ -61,6 +64,8 @@ class OpenAICompatProvider:
             raise ProviderError("The language model took too long to answer.", True) from exc
         except httpx.TransportError as exc:
             raise ProviderError("The language model service could not be reached.", True) from exc
+        if not finished:
+            raise ProviderError("The language model stopped before finishing its reply.", True)
         yield usage or Usage(estimate_tokens(messages), pieces)
 
 
