@@ -7,6 +7,7 @@ import argparse
 from rq import Worker
 
 from chatapp.services.jobs import QUEUES
+from chatapp.services.llm import provider_kind
 from chatapp.services.redis_client import get_redis
 from worker import get_app
 
@@ -19,6 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     args = parser.parse_args(argv)
     app = get_app()
+    if "llm" in args.queues and provider_kind(app.config) == "offline":
+        # Loaded once here, each forked job reuses it (the parent never generates: see offline.py).
+        from chatapp.services.llm.offline import load_model
+
+        load_model()
     worker = Worker(args.queues, connection=get_redis(app))
     worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])
 

@@ -37,4 +37,6 @@ def provider_label(config: dict) -> str:
     """A human label for the configured model, shown in the chat header."""
     if provider_kind(config) == "openai":
         return config["LLM_MODEL"]
-    return "Offline demo model (SmolLM2-135M): small, for trying chatapp out"
+    from chatapp.services.llm.offline import OfflineProvider
+
+    return OfflineProvider.label

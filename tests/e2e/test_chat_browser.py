@@ -1,0 +1,51 @@
+"""A consultant chats in Chromium: the reply streams in, survives a reload, and ends once."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+
+TOKENS = [f" word{i}" for i in range(60)]
+FULL_TEXT = "".join(TOKENS).strip()
+
+
+def start_chat(page, client_name="Acme Corp"):
+    page.get_by_role("link", name="New chat").first.click()
+    page.get_by_label("Client (optional)").fill(client_name)
+    page.get_by_role("button", name="Start chat").click()
+    page.wait_for_url(re.compile(r"/chats/[0-9a-f-]{36}$"))
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+
+
+def test_reply_streams_and_survives_a_reload(page, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.05)
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+
+    page.get_by_label("Message").fill("Which risks should we raise with Acme?")
+    page.get_by_label("Message").press("Enter")
+    expect(page.locator(".msg-user .body")).to_have_text("Which risks should we raise with Acme?")
+    expect(page.get_by_label("Message")).to_have_value("")  # a fresh composer after sending
+
+    reply = page.locator(".msg-assistant").last
+    body = reply.locator(".body")
+    expect(body).to_contain_text("word5")  # tokens arrive while the reply is being written
+    expect(reply).to_have_class(re.compile(r"status-streaming|status-pending"))
+    streamed_so_far = body.inner_text()
+    assert "word59" not in streamed_so_far
+
+    page.reload()  # mid-reply: the text so far is there and the reply goes on
+    reply = page.locator(".msg-assistant").last
+    expect(reply.locator(".body")).to_contain_text(streamed_so_far)
+    expect(reply).to_have_class(re.compile("status-done"), timeout=20000)
+    expect(reply.locator(".body")).to_have_text(FULL_TEXT)
+    assert reply.locator(".body").inner_text().count("word0 ") == 1
+    expect(page.locator(".msg")).to_have_count(2)
+
+    page.reload()  # the finished reply is in the history
+    expect(page.locator(".msg-assistant .body")).to_have_text(FULL_TEXT)
