@@ -49,3 +49,47 @@ def test_reply_streams_and_survives_a_reload(page, make_user, llm, run_worker):
 
     page.reload()  # the finished reply is in the history
     expect(page.locator(".msg-assistant .body")).to_have_text(FULL_TEXT)
+
+
+def test_phone_layout_and_keyboard_only_use(browser, live_server, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
+                                  has_touch=True, is_mobile=True)
+    page = context.new_page()
+    run_worker(burst=False)
+    page.goto("/login")  # the email field has the focus
+    page.keyboard.type("cara@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/chats")
+    start_chat(page)
+    composer = page.get_by_label("Message")
+    composer.focus()
+    page.keyboard.type("Summarise the meeting so far")
+    page.keyboard.press("Tab")  # on to the Send button
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg-assistant .body")).to_have_text("Hello from the fake model.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing overflows sideways
+    for element in ("#composer-input", "#composer button", ".chat-head h1", "#live-status"):
+        box = page.locator(element).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, element
+    assert page.locator("#messages").get_attribute("aria-live") == "polite"
+    context.close()
+
+
+def test_a_failed_reply_can_be_retried_from_the_page(page, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(fail_status=500)
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    page.get_by_label("Message").fill("Cost estimate for 3 VMs?")
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".msg-assistant")
+    expect(reply.get_by_role("alert")).to_contain_text("The language model service failed (HTTP 500).")
+    llm.reset()
+    reply.get_by_role("button", name="Retry").click()
+    expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
+    expect(reply).to_have_class(re.compile("status-done"))
+    expect(page.locator(".msg")).to_have_count(2)

@@ -1,0 +1,28 @@
+"""htmx comes from the CDN with SRI hashes, or from the vendored copy."""
+
+import base64
+import hashlib
+
+from chatapp import PROJECT_ROOT, create_app
+from chatapp.frontend import CDN_BASE, HTMX_FILES
+
+
+def test_vendored_copies_match_the_cdn_integrity_hashes():
+    for path, integrity in HTMX_FILES.items():
+        data = (PROJECT_ROOT / "static/js/vendor" / path.rsplit("/", 1)[-1]).read_bytes()
+        digest = base64.b64encode(hashlib.sha384(data).digest()).decode()
+        assert integrity == f"sha384-{digest}", path
+
+
+def test_cdn_mode_uses_pinned_urls_with_integrity(app_config):
+    app = create_app({**app_config, "TESTING": True, "HTMX_SOURCE": "cdn"})
+    html = app.test_client().get("/login").get_data(as_text=True)
+    for path, integrity in HTMX_FILES.items():
+        assert f'src="{CDN_BASE}{path}" integrity="{integrity}" crossorigin="anonymous"' in html
+    assert "htmx.org@4.0.1" in CDN_BASE
+
+
+def test_vendored_mode_serves_local_files(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert 'src="/static/js/vendor/htmx.min.js"' in html and "cdn.jsdelivr" not in html
+    assert client.get("/static/js/vendor/hx-sse.min.js").status_code == 200
