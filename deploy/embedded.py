@@ -32,6 +32,8 @@ def main() -> int:
     """Start everything, print how to sign in, and wait for Ctrl-C."""
     sys.path.insert(0, str(ROOT))
     INSTANCE.mkdir(exist_ok=True)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)  # also when started with SIGINT ignored
     env = _environment()
     children: list[subprocess.Popen] = []
     try:
@@ -46,7 +48,6 @@ def main() -> int:
         url = f"http://{HOST}:{PORT}"
         _wait_for_health(url, children)
         _announce(url, logins)
-        signal.signal(signal.SIGTERM, _interrupt)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("A chatapp process stopped unexpectedly; stopping the others.", file=sys.stderr)

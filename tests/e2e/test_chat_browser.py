@@ -31,6 +31,7 @@ def test_reply_streams_and_survives_a_reload(page, make_user, llm, run_worker):
     page.get_by_label("Message").press("Enter")
     expect(page.locator(".msg-user .body")).to_have_text("Which risks should we raise with Acme?")
     expect(page.get_by_label("Message")).to_have_value("")  # a fresh composer after sending
+    expect(page.locator("#chat-title")).to_have_text("Which risks should we raise with Acme?")
 
     reply = page.locator(".msg-assistant").last
     body = reply.locator(".body")
