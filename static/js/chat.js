@@ -35,8 +35,23 @@
   window.addEventListener("offline", () => setStatus("offline"));
   window.addEventListener("online", () => setStatus("reconnecting"));
 
-  // The server lost events this page had not seen yet (the log was trimmed or expired).
-  document.addEventListener("reset", () => window.location.reload());
+  // The server lost events this page had not seen yet (the log was trimmed or expired). A form's
+  // own "reset" event has the same name, hence the check of where it comes from.
+  document.addEventListener("reset", (e) => {
+    if (e.target.id === "chat") window.location.reload();
+  });
+
+  // The live stream owns messages already on the page: the response to our own send only adds
+  // the ones not there yet, so it never wipes reply text that streamed in before it arrived.
+  document.addEventListener("htmx:before:swap", (e) => {
+    if (!e.target.closest || !e.target.closest("#composer")) return;
+    for (const task of e.detail.tasks) {
+      if (task.target !== "#messages") continue;
+      for (const el of [...task.fragment.children]) {
+        if (el.id && document.getElementById(el.id)) el.remove();
+      }
+    }
+  });
 
   // Follow the conversation while the reader is at the bottom; leave them alone when they scroll up.
   let follow = true;
