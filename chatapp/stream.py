@@ -7,6 +7,7 @@ released before streaming, and the generator never touches the Flask session.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,15 +30,19 @@ MESSAGE_EVENTS = {"message.created", "message.updated", "reply.done", "reply.fai
                   "reply.cancelled"}
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # every line break the SSE parser knows
+
+
 def format_sse(data: str, *, event: str | None = None, event_id: str | None = None) -> str:
     """One SSE frame: a `data:` line per line of payload (always at least one), one space after
-    each colon so a payload's own leading space survives the client's parser."""
+    each colon so a payload's own leading space survives the client's parser. Line breaks arrive
+    as LF (a CR would end a line early in the client's parser)."""
     lines = []
     if event_id is not None:
         lines.append(f"id: {event_id}")
     if event:
         lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in data.split("\n"))
+    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
     return "\n".join(lines) + "\n\n"
 
 

@@ -18,6 +18,7 @@ def test_sse_frames_keep_leading_spaces_and_split_lines():
     frame = format_sse(" world\nsecond line\n", event="reply.delta", event_id="17-0")
     assert frame == ("id: 17-0\nevent: reply.delta\ndata:  world\ndata: second line\ndata: \n\n")
     assert format_sse("") == "data: \n\n"  # an event always has a data line
+    assert format_sse("a\r\nb\rc") == "data: a\ndata: b\ndata: c\n\n"
 
 
 def parse_sse(lines):
