@@ -113,18 +113,38 @@ def send_message(session_id: uuid.UUID):
     return redirect(url_for("chats.show", session_id=chat.id, _anchor="composer"), code=303)
 
 
-@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/retry")
-@login_required
-def retry(session_id: uuid.UUID, message_id: int):
-    """Try a failed reply again."""
+def owned_message(session_id: uuid.UUID, message_id: int) -> tuple[ChatSession, ChatMessage]:
+    """The current user's session and one of its messages, or 404."""
     chat = owned_session(session_id)
     message = db.session.get(ChatMessage, message_id)
     if message is None or message.session_id != chat.id:
         abort(404)
+    return chat, message
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/retry")
+@login_required
+def retry(session_id: uuid.UUID, message_id: int):
+    """Try a failed reply again."""
+    chat, message = owned_message(session_id, message_id)
     try:
         conversation.retry_reply(chat, message)
     except conversation.MessageRejected as rejected:
         return error_response(rejected.status, rejected.message)
     if is_htmx():
         return render_template("chats/_message_oob.html", m=message.to_view(), chat=chat)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/stop")
+@login_required
+def stop(session_id: uuid.UUID, message_id: int):
+    """Stop a reply being written; the live stream shows it ending with its text so far."""
+    chat, message = owned_message(session_id, message_id)
+    try:
+        conversation.stop_reply(chat, message)
+    except conversation.MessageRejected as rejected:
+        return error_response(rejected.status, rejected.message)
+    if is_htmx():
+        return "", 204
     return redirect(url_for("chats.show", session_id=chat.id), code=303)

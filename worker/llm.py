@@ -7,7 +7,7 @@ import time
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from chatapp.services import events
+from chatapp.services import control, events
 from chatapp.services.conversation import message_event
 from chatapp.services.llm import ProviderError, Usage, provider_from_config
 from chatapp.services.prompt import build_messages
@@ -15,6 +15,8 @@ from chatapp.services.redis_client import get_redis
 from worker import get_app
 
 log = logging.getLogger(__name__)
+
+STOP_CHECK_INTERVAL = 0.1  # seconds between looks at the stop flag while tokens flow
 
 
 def generate_reply(message_id: int) -> str:
@@ -43,10 +45,11 @@ def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
     r = get_redis(app)
     settings = events.LogSettings.from_config(app.config)
     save_interval = app.config["REPLY_SAVE_INTERVAL"]
-    started = last_save = time.monotonic()
+    started = last_save = last_stop_check = time.monotonic()
     text, usage, first_token_ms = "", None, None
+    chunks = provider_from_config(app.config).stream(prompt)
     try:
-        for item in provider_from_config(app.config).stream(prompt):
+        for item in chunks:
             if isinstance(item, Usage):
                 usage = item
                 continue
@@ -54,9 +57,17 @@ def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
                 first_token_ms = _ms_since(started)
             text += item
             events.append_delta(r, session_id, message_id, item, text, settings)
-            if time.monotonic() - last_save >= save_interval:
+            now = time.monotonic()
+            if now - last_stop_check >= STOP_CHECK_INTERVAL:
+                last_stop_check = now
+                if control.stop_requested(r, message_id):
+                    chunks.close()  # closes the provider's request
+                    _end(r, settings, message_id, "cancelled", text, first_token_ms=first_token_ms,
+                         latency_ms=_ms_since(started))
+                    return "cancelled"
+            if now - last_save >= save_interval:
                 _save(message_id, content=text)
-                last_save = time.monotonic()
+                last_save = now
     except ProviderError as error:
         log.warning("reply %s failed: %s", message_id, error.message)
         _end(r, settings, message_id, "failed", text, error=error.message,

@@ -6,7 +6,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
-from chatapp.services import events, jobs
+from chatapp.services import control, events, jobs
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
@@ -48,8 +48,8 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None):
     )
     if _reply_in_progress(locked):
         db.session.rollback()
-        raise MessageRejected("The assistant is still answering. Wait for the reply to finish, "
-                              "then send your message.", status=409)
+        raise MessageRejected("The assistant is still answering. Wait for the reply to finish "
+                              "(or stop it), then send your message.", status=409)
     seq = _next_seq(locked)
     now = utcnow()
     user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user",
@@ -87,6 +87,25 @@ def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     _publish(chat.id, [("message.updated", message)], message.id)
     jobs.enqueue_reply(message.id, attempt)
     return message
+
+
+def stop_reply(chat: ChatSession, message: ChatMessage) -> None:
+    """Stop a reply being written: a pending one ends here, a streaming one is told to stop and
+    ends within a moment with its text so far (status cancelled, a reply.cancelled event)."""
+    if message.sender != "assistant" or message.status not in REPLY_IN_PROGRESS:
+        raise MessageRejected("This reply is not being written any more.", status=409)
+    not_started = db.session.execute(
+        db.update(ChatMessage).where(ChatMessage.id == message.id, ChatMessage.status == "pending")
+        .values(status="cancelled")
+    ).rowcount
+    db.session.commit()
+    r = get_redis()
+    if not_started:
+        db.session.refresh(message)
+        events.end_reply(r, chat.id, message.id, "reply.cancelled", message_event(message),
+                         events.LogSettings.from_config(current_app.config))
+    else:
+        control.request_stop(r, message.id)
 
 
 def message_event(message: ChatMessage) -> dict:

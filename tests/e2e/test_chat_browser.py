@@ -94,3 +94,23 @@ def test_a_failed_reply_can_be_retried_from_the_page(page, make_user, llm, run_w
     expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
     expect(reply).to_have_class(re.compile("status-done"))
     expect(page.locator(".msg")).to_have_count(2)
+
+
+def test_stop_button_ends_the_reply_and_keeps_its_text(page, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.1)
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    page.get_by_label("Message").fill("Give me a long answer")
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".msg-assistant")
+    expect(reply.locator(".body")).to_contain_text("word3")
+    reply.get_by_role("button", name="Stop").click()
+    expect(reply).to_have_class(re.compile("status-cancelled"))
+    expect(reply.locator(".badge")).to_have_text("stopped")
+    expect(reply.get_by_role("button", name="Stop")).to_have_count(0)
+    kept = reply.locator(".body").inner_text()
+    assert "word3" in kept and "word59" not in kept
+    page.reload()
+    expect(page.locator(".msg-assistant .body")).to_have_text(kept)
