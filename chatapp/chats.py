@@ -101,7 +101,8 @@ def send_message(session_id: uuid.UUID):
     chat = owned_session(session_id)
     raw = request.form.get("content")
     try:
-        user_message, reply = conversation.post_user_message(chat, current_user, raw)
+        user_message, reply = conversation.post_user_message(chat, current_user, raw,
+                                                             request.form.get("client_id"))
     except conversation.MessageRejected as rejected:
         if is_htmx():
             return render_template("chats/_composer.html", chat=chat, draft=raw or "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Flask, url_for
 
 from chatapp.services.render import render_markdown
@@ -31,6 +33,7 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("CHATAPP_HTMX_SOURCE must be 'cdn' or 'vendored'.")
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["new_client_id"] = lambda: uuid.uuid4().hex  # one per composer shown
 
     @app.context_processor
     def inject_scripts():

@@ -111,6 +111,7 @@ class ChatMessage(db.Model):
     __tablename__ = "chat_messages"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "seq"),
+        sa.UniqueConstraint("session_id", "client_id"),
         sa.CheckConstraint(_in("sender", SENDERS), name="sender"),
         sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
     )
@@ -120,6 +121,8 @@ class ChatMessage(db.Model):
         sa.ForeignKey("chat_sessions.id", ondelete="CASCADE")
     )
     seq: Mapped[int]
+    # Chosen by the client for each message it sends: a repeated send is recognised, not stored twice.
+    client_id: Mapped[str | None] = mapped_column(sa.String(64))
     sender: Mapped[str] = mapped_column(sa.String(20))
     author: Mapped[str] = mapped_column(sa.String(120))
     content: Mapped[str] = mapped_column(sa.Text, default="")

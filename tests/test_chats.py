@@ -1,5 +1,6 @@
 """Chat pages and sending, with and without htmx, and what bad input gets."""
 
+import re
 import uuid
 
 import pytest
@@ -155,3 +156,33 @@ def test_unexpected_methods_and_paths_get_clear_errors(client, consultant):
     response = client.put("/chats", headers={"Accept": "application/json"})
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_repeated_send_with_the_same_client_id_is_stored_once(client, consultant, app):
+    chat = new_chat(client)
+    page = client.get(chat).get_data(as_text=True)
+    client_id = re.search(r'name="client_id" value="([0-9a-f]{32})"', page).group(1)
+    form = {"csrf_token": csrf_from(page), "content": "Only once please", "client_id": client_id}
+    first = client.post(chat + "/messages", data=form)
+    again = client.post(chat + "/messages", data=form, headers=HTMX)
+    assert first.status_code == 303 and again.status_code == 200
+    messages = messages_of(app, chat)
+    assert [(m.sender, m.content) for m in messages] == [("user", "Only once please"), ("assistant", "")]
+    assert f'id="msg-{messages[0].id}"' in again.get_data(as_text=True)
+    with app.app_context():
+        assert len(Queue("llm", connection=get_redis()).jobs) == 1
+        log = events.read(get_redis(), messages[0].session_id, "0-0", None)
+    assert [e.type for e in log] == ["message.created", "message.created"]
+    assert client.get(chat).get_data(as_text=True).count(">Only once please</div>") == 1
+
+
+def test_each_composer_gets_a_new_client_id_and_bad_ones_are_refused(client, consultant, app):
+    chat = new_chat(client)
+    ids = {re.search(r'name="client_id" value="(\w+)"', client.get(chat).get_data(as_text=True)).group(1)
+           for _ in range(3)}
+    assert len(ids) == 3
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    response = client.post(chat + "/messages", data={"csrf_token": token, "content": "hi",
+                                                     "client_id": "<script>"})
+    assert response.status_code == 400 and "client_id must be" in response.get_data(as_text=True)
+    assert messages_of(app, chat) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import current_app
 
 from chatapp.extensions import db
@@ -10,6 +12,7 @@ from chatapp.services import control, events, jobs
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 DEFAULT_SESSION_NAME = "New chat"
 
 
@@ -36,23 +39,38 @@ def validate_content(raw: str | None) -> str:
     return content
 
 
-def post_user_message(chat: ChatSession, user: User, raw_content: str | None):
+def validate_client_id(raw: str | None) -> str | None:
+    """The client's id for a message (letters, digits, - and _; 8 to 64 long), or None."""
+    if not raw:
+        return None
+    if not _CLIENT_ID.match(raw):
+        raise MessageRejected("client_id must be 8 to 64 letters, digits, '-' or '_'.", status=400)
+    return raw
+
+
+def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
+                      client_id: str | None = None):
     """Store the user's message and a pending reply in one transaction, then start the reply.
 
-    Refused (409) while a reply of this session is still being written: one reply at a time
-    keeps the history and the prompt in a clear order.
+    A send repeating an earlier `client_id` of this session returns the messages it created
+    instead (double-submit, retry after a lost response). Refused (409) while a reply of this
+    session is still being written: one reply at a time keeps the history in a clear order.
     """
     content = validate_content(raw_content)
+    client_id = validate_client_id(client_id)
     locked = db.session.scalar(
         db.select(ChatSession).where(ChatSession.id == chat.id).with_for_update()
     )
+    if client_id and (earlier := _sent_before(locked, client_id)):
+        db.session.rollback()
+        return earlier
     if _reply_in_progress(locked):
         db.session.rollback()
         raise MessageRejected("The assistant is still answering. Wait for the reply to finish "
                               "(or stop it), then send your message.", status=409)
     seq = _next_seq(locked)
     now = utcnow()
-    user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user",
+    user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user", client_id=client_id,
                                author=user.display_name, content=content, status="done",
                                created_at=now)
     reply = ChatMessage(session_id=locked.id, seq=seq + 1, sender="assistant",
@@ -119,6 +137,17 @@ def _publish(session_id, items: list[tuple[str, ChatMessage]], reply_id: int) ->
     events.append_many(get_redis(), session_id,
                        [(type_, message_event(message)) for type_, message in items],
                        settings, replies_started=(reply_id,))
+
+
+def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMessage] | None:
+    """The user message sent with `client_id` and the reply that followed it, if any."""
+    earlier = db.session.scalar(db.select(ChatMessage).filter_by(session_id=chat.id,
+                                                                 client_id=client_id))
+    if earlier is None:
+        return None
+    reply = db.session.scalar(db.select(ChatMessage).filter_by(session_id=chat.id,
+                                                               seq=earlier.seq + 1))
+    return earlier, reply
 
 
 def _reply_in_progress(chat: ChatSession) -> bool:
