@@ -20,11 +20,16 @@ DEFAULTS = {
     "LLM_MODEL": "gpt-4o-mini",
     "LLM_MAX_TOKENS": 1024,
     "LLM_CONNECT_TIMEOUT": 10.0,
-    "LLM_READ_TIMEOUT": 60.0,
+    "LLM_FIRST_TOKEN_TIMEOUT": 60.0,  # seconds from the request to the reply's first text
+    "LLM_IDLE_TIMEOUT": 30.0,  # longest silence once the reply has started
+    "LLM_RETRIES": 2,  # further attempts after a retryable failure before any text
+    "LLM_RETRY_BASE_DELAY": 0.5,  # seconds, doubled each attempt, with +-30 % jitter
+    "LLM_COALESCE_MS": 15,  # tokens arriving within this window go out as one event
     "OFFLINE_MAX_TOKENS": 256,
     "HISTORY_TOKEN_BUDGET": 3000,
     "REPLY_SAVE_INTERVAL": 3.0,
     "REPLY_JOB_TIMEOUT": 600,
+    "LLM_CONCURRENCY": 50,  # replies written at once by one llm worker process
     # Chat
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,

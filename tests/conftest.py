@@ -189,13 +189,14 @@ def consultant(make_user, client):
 
 @pytest.fixture
 def run_worker(subprocess_env):
-    """Start a real RQ worker process: run_worker() works the queues until they are empty."""
+    """Start real RQ worker processes: run_worker() works the queues until they are empty;
+    `env` adds CHATAPP_* settings for this worker only."""
     processes: list[subprocess.Popen] = []
 
-    def start(*queues: str, burst: bool = True) -> subprocess.Popen:
+    def start(*queues: str, burst: bool = True, env: dict | None = None) -> subprocess.Popen:
         command = [sys.executable, "-m", "worker", *(["--burst"] if burst else []),
                    *(queues or ("llm", "default"))]
-        process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env)
+        process = subprocess.Popen(command, cwd=ROOT, env={**subprocess_env, **(env or {})})
         processes.append(process)
         return process
 

@@ -20,7 +20,10 @@ class Script:
     tokens: list[str] = field(default_factory=lambda: ["Hello", " from", " the", " fake", " model."])
     delay: float = 0.0  # seconds between tokens
     fail_status: int | None = None  # answer with this HTTP status instead of streaming
+    fail_times: int | None = None  # ... only for this many requests (None: every request)
     fail_after: int | None = None  # drop the connection after this many tokens
+    first_delay: float = 0.0  # seconds before the first token
+    stall_after: int | None = None  # stop sending (but keep the connection) after this many tokens
 
 
 class FakeLLM:
@@ -30,6 +33,8 @@ class FakeLLM:
         self.script = Script()
         self.requests: list[dict] = []
         self.tokens_sent = 0
+        self.active = 0  # streams being sent right now
+        self.max_active = 0
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -52,6 +57,7 @@ class FakeLLM:
             self.script = Script(**script)
             self.requests.clear()
             self.tokens_sent = 0
+            self.max_active = 0
 
     def _handler(self):
         fake = self
@@ -68,12 +74,23 @@ class FakeLLM:
                 with fake._lock:
                     fake.requests.append(body)
                     script = fake.script
+                    failing = script.fail_status and (script.fail_times is None
+                                                      or len(fake.requests) <= script.fail_times)
                 if not self.path.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": "not found"}})
-                elif script.fail_status:
+                elif failing:
                     self._json(script.fail_status, {"error": {"message": "scripted failure"}})
                 else:
-                    self._stream(script, body)
+                    with fake._lock:
+                        fake.active += 1
+                        fake.max_active = max(fake.max_active, fake.active)
+                    try:
+                        self._stream(script, body)
+                    except OSError:
+                        pass  # the client went away (a stopped reply)
+                    finally:
+                        with fake._lock:
+                            fake.active -= 1
 
             def _json(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -89,10 +106,15 @@ class FakeLLM:
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
+                if script.first_delay:
+                    time.sleep(script.first_delay)
                 for index, token in enumerate(script.tokens):
                     if script.fail_after is not None and index >= script.fail_after:
                         self.wfile.flush()
                         self.connection.shutdown(2)
+                        return
+                    if script.stall_after is not None and index >= script.stall_after:
+                        self._stall()
                         return
                     if script.delay:
                         time.sleep(script.delay)
@@ -104,6 +126,14 @@ class FakeLLM:
                                                       "completion_tokens": len(script.tokens)}})
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def _stall(self, seconds: float = 60):
+                """Send no token, only SSE comments, until the client goes away (or `seconds`)."""
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    self.wfile.write(b": still thinking\n\n")
+                    self.wfile.flush()
 
             def _chunk(self, payload):
                 self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")

@@ -1,8 +1,15 @@
-"""RQ jobs of chatapp, by area, and the app they run in."""
+"""RQ jobs of chatapp, by area, and the app they run in.
+
+Nothing is imported here at module level: `python -m worker` may have to let gevent patch the
+process before Flask, redis or rq are imported.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 _app: Flask | None = None
 

@@ -1,33 +1,90 @@
-"""Start an RQ worker: `python -m worker [--burst] llm default`."""
+"""Start RQ workers: `python -m worker [--burst] [--concurrency N] [queue ...]`.
+
+The llm queue runs in a worker that writes many replies at once (greenlets under gevent); every
+other queue runs in RQ's usual worker, one job at a time. Asked for both, this starts one process
+of each kind and stops them together.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
+import sys
 
-from rq import Worker
-
-from chatapp.services.jobs import QUEUES
-from chatapp.services.llm import provider_kind
-from chatapp.services.redis_client import get_redis
-from worker import get_app
+# chatapp.services.jobs.LLM_QUEUE, spelled out: nothing of chatapp may load before gevent patches.
+CONCURRENT_QUEUE = "llm"
+DEFAULT_QUEUES = ("llm", "default")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and work the given queues until stopped (or empty, with --burst)."""
-    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__)
-    parser.add_argument("queues", nargs="*", default=list(QUEUES),
-                        help=f"queues to work, in priority order (default: {' '.join(QUEUES)})")
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("queues", nargs="*", default=list(DEFAULT_QUEUES),
+                        help="queues to work, in priority order (default: llm default)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    args = parser.parse_args(argv)
-    app = get_app()
-    if "llm" in args.queues and provider_kind(app.config) == "offline":
-        # Loaded once here, each forked job reuses it (the parent never generates: see offline.py).
-        from chatapp.services.llm.offline import load_model
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="replies written at once by the llm worker (default: "
+                             "CHATAPP_LLM_CONCURRENCY or 50)")
+    return parser.parse_args(argv)
 
-        load_model()
-    worker = Worker(args.queues, connection=get_redis(app))
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the workers the queues need until stopped (or until empty, with --burst)."""
+    args = parse(argv)
+    if CONCURRENT_QUEUE in args.queues and len(args.queues) > 1:
+        return _run_both(args)
+    if args.queues == [CONCURRENT_QUEUE]:
+        from gevent import monkey
+
+        monkey.patch_all()
+    _work(args)
+    return 0
+
+
+def _work(args: argparse.Namespace) -> None:
+    from rq import Worker
+
+    from chatapp.services.jobs import LLM_QUEUE
+    from chatapp.services.llm import provider_kind
+    from chatapp.services.redis_client import get_redis
+    from worker import get_app
+    from worker.greenlets import GreenletWorker
+
+    assert LLM_QUEUE == CONCURRENT_QUEUE
+    app = get_app()
+    connection = get_redis(app)
+    if args.queues == [LLM_QUEUE]:
+        if provider_kind(app.config) == "offline":
+            from chatapp.services.llm.offline import load_model
+
+            load_model()  # once per process, not on the first reply
+        concurrency = args.concurrency or app.config["LLM_CONCURRENCY"]
+        worker = GreenletWorker(args.queues, connection=connection, concurrency=concurrency)
+    else:
+        worker = Worker(args.queues, connection=connection)
     worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])
 
 
+def _run_both(args: argparse.Namespace) -> int:
+    others = [queue for queue in args.queues if queue != CONCURRENT_QUEUE]
+    flags = (["--burst"] if args.burst else []) + (
+        ["--concurrency", str(args.concurrency)] if args.concurrency else [])
+    children = [subprocess.Popen([sys.executable, "-m", "worker", *flags, *queues])
+                for queues in ([CONCURRENT_QUEUE], others)]
+
+    def forward(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                os.kill(child.pid, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, key=abs)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

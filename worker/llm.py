@@ -9,14 +9,13 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage
 from chatapp.services import control, events
 from chatapp.services.conversation import message_event
-from chatapp.services.llm import ProviderError, Usage, provider_from_config
+from chatapp.services.llm import Usage, provider_from_config
 from chatapp.services.prompt import build_messages
 from chatapp.services.redis_client import get_redis
 from worker import get_app
+from worker.reply_stream import Hooks, StreamSettings, pull_reply
 
 log = logging.getLogger(__name__)
-
-STOP_CHECK_INTERVAL = 0.1  # seconds between looks at the stop flag while tokens flow
 
 
 def generate_reply(message_id: int) -> str:
@@ -43,44 +42,25 @@ def generate_reply(message_id: int) -> str:
 
 def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
     r = get_redis(app)
-    settings = events.LogSettings.from_config(app.config)
-    save_interval = app.config["REPLY_SAVE_INTERVAL"]
-    started = last_save = last_stop_check = time.monotonic()
-    text, usage, first_token_ms = "", None, None
-    chunks = provider_from_config(app.config).stream(prompt)
-    try:
-        for item in chunks:
-            if isinstance(item, Usage):
-                usage = item
-                continue
-            if first_token_ms is None:
-                first_token_ms = _ms_since(started)
-            text += item
-            events.append_delta(r, session_id, message_id, item, text, settings)
-            now = time.monotonic()
-            if now - last_stop_check >= STOP_CHECK_INTERVAL:
-                last_stop_check = now
-                if control.stop_requested(r, message_id):
-                    chunks.close()  # closes the provider's request
-                    _end(r, settings, message_id, "cancelled", text, first_token_ms=first_token_ms,
-                         latency_ms=_ms_since(started))
-                    return "cancelled"
-            if now - last_save >= save_interval:
-                _save(message_id, content=text)
-                last_save = now
-    except ProviderError as error:
-        log.warning("reply %s failed: %s", message_id, error.message)
-        _end(r, settings, message_id, "failed", text, error=error.message,
-             retryable=error.retryable)
-        return "failed"
-    except Exception:
-        log.exception("reply %s failed unexpectedly", message_id)
-        _end(r, settings, message_id, "failed", text,
-             error="The reply failed unexpectedly. Try again.", retryable=True)
-        raise
-    _end(r, settings, message_id, "done", text, usage=usage, first_token_ms=first_token_ms,
+    log_settings = events.LogSettings.from_config(app.config)
+    started = time.monotonic()
+    hooks = Hooks(
+        publish=lambda delta, text: events.append_delta(r, session_id, message_id, delta, text,
+                                                        log_settings),
+        save=lambda text: _save(message_id, content=text),
+        should_stop=lambda: control.stop_requested(r, message_id),
+    )
+    outcome = pull_reply(provider_from_config(app.config), prompt,
+                         StreamSettings.from_config(app.config), hooks)
+    if outcome.status == "failed":
+        log.warning("reply %s failed: %s", message_id, outcome.error,
+                    exc_info=outcome.exception)
+    _end(r, log_settings, message_id, outcome.status, outcome.text, usage=outcome.usage,
+         error=outcome.error, retryable=outcome.retryable, first_token_ms=outcome.first_token_ms,
          latency_ms=_ms_since(started))
-    return "done"
+    if outcome.exception is not None:
+        raise outcome.exception  # RQ records the job as failed, for ops to see
+    return outcome.status
 
 
 def _end(r, settings, message_id: int, status: str, text: str, *, usage: Usage | None = None,

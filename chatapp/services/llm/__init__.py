@@ -26,7 +26,8 @@ def provider_from_config(config: dict) -> Provider:
             model=config["LLM_MODEL"],
             max_tokens=config["LLM_MAX_TOKENS"],
             connect_timeout=config["LLM_CONNECT_TIMEOUT"],
-            read_timeout=config["LLM_READ_TIMEOUT"],
+            # a backstop: the reply job enforces the first-token and idle timeouts itself
+            read_timeout=max(config["LLM_FIRST_TOKEN_TIMEOUT"], config["LLM_IDLE_TIMEOUT"]) + 5,
         )
     from chatapp.services.llm.offline import OfflineProvider
 

@@ -1,0 +1,181 @@
+"""Pulling one reply out of a provider: retries, timeouts, coalescing and stopping.
+
+The provider is read in a producer greenlet that feeds a queue; the job's greenlet consumes the
+queue with timeouts, so it can coalesce tokens, look at the stop flag and enforce the first-token
+and idle timeouts even while the model sends nothing. Killing the producer closes the provider's
+request.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gevent
+from gevent.queue import Empty, Queue
+
+from chatapp.services.llm import Provider, ProviderError, Usage
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Timing of a reply's stream (all in seconds)."""
+
+    coalesce: float = 0.015
+    first_token_timeout: float = 60.0
+    idle_timeout: float = 30.0
+    retries: int = 2
+    retry_base_delay: float = 0.5
+    save_interval: float = 3.0
+    stop_check_interval: float = 0.1
+
+    @classmethod
+    def from_config(cls, config: dict) -> StreamSettings:
+        """Read the LLM_* and REPLY_* settings."""
+        return cls(coalesce=config["LLM_COALESCE_MS"] / 1000,
+                   first_token_timeout=config["LLM_FIRST_TOKEN_TIMEOUT"],
+                   idle_timeout=config["LLM_IDLE_TIMEOUT"], retries=config["LLM_RETRIES"],
+                   retry_base_delay=config["LLM_RETRY_BASE_DELAY"],
+                   save_interval=config["REPLY_SAVE_INTERVAL"])
+
+
+@dataclass
+class Outcome:
+    """How a reply ended: done, failed or cancelled, with its text and what is known about it."""
+
+    status: str
+    text: str
+    usage: Usage | None = None
+    first_token_ms: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    exception: BaseException | None = None
+
+
+@dataclass
+class Hooks:
+    """What the stream does with a reply as it grows."""
+
+    publish: Callable[[str, str], None]  # (new text, whole text so far)
+    save: Callable[[str], None]  # whole text so far, every save_interval
+    should_stop: Callable[[], bool]
+
+
+def pull_reply(provider: Provider, prompt: list[dict], settings: StreamSettings,
+               hooks: Hooks) -> Outcome:
+    """Stream the reply to `prompt`, publishing text as it comes; return how it ended."""
+    items: Queue = Queue()
+    producer = gevent.spawn(_produce, provider, prompt, items, settings)
+    try:
+        return _consume(items, settings, hooks)
+    finally:
+        producer.kill(block=True, timeout=2)
+
+
+def _produce(provider: Provider, prompt: list[dict], items: Queue, settings: StreamSettings):
+    """Feed the provider's chunks into `items`; retry retryable failures before any text."""
+    for attempt in range(settings.retries + 1):
+        sent_text = False
+        try:
+            for item in provider.stream(prompt):
+                sent_text = sent_text or not isinstance(item, Usage)
+                items.put(item)
+            items.put(_END)
+            return
+        except ProviderError as error:
+            if sent_text or not error.retryable or attempt == settings.retries:
+                items.put(error)
+                return
+            delay = settings.retry_base_delay * 2 ** attempt * random.uniform(0.7, 1.3)
+            log.info("provider failed (%s); attempt %d again in %.2f s", error.message,
+                     attempt + 2, delay)
+            gevent.sleep(delay)
+        except Exception as error:
+            items.put(error)
+            return
+
+
+def _consume(items: Queue, settings: StreamSettings, hooks: Hooks) -> Outcome:
+    started = last_item = last_stop_check = last_save = time.monotonic()
+    outcome = Outcome("streaming", "")
+    pending, flush_at = "", None
+
+    def flush():
+        nonlocal pending, flush_at
+        if pending:
+            outcome.text += pending
+            hooks.publish(pending, outcome.text)
+        pending, flush_at = "", None
+
+    while True:
+        now = time.monotonic()
+        waiting_for_first = outcome.first_token_ms is None
+        deadline = started + settings.first_token_timeout if waiting_for_first \
+            else last_item + settings.idle_timeout
+        wait = min(settings.stop_check_interval, deadline - now)
+        if flush_at is not None:
+            wait = min(wait, flush_at - now)
+        try:
+            item = items.get(timeout=max(0.0, wait))
+        except Empty:
+            item = None
+        now = time.monotonic()
+        if item is _END:
+            flush()
+            outcome.status = "done"
+            return outcome
+        if isinstance(item, BaseException):
+            flush()
+            return _failed(outcome, item)
+        if isinstance(item, Usage):
+            outcome.usage = item
+        elif item is not None:
+            last_item = now
+            if waiting_for_first:  # the first token is never held back
+                outcome.first_token_ms = int((now - started) * 1000)
+                outcome.text += item
+                hooks.publish(item, outcome.text)
+            else:
+                pending += item
+                flush_at = flush_at or now + settings.coalesce
+        if flush_at is not None and now >= flush_at:
+            flush()
+        if now - last_stop_check >= settings.stop_check_interval:
+            last_stop_check = now
+            if hooks.should_stop():
+                flush()
+                outcome.status = "cancelled"
+                return outcome
+        if item is None and now >= deadline:
+            flush()
+            return _timed_out(outcome, settings)
+        if now - last_save >= settings.save_interval:
+            last_save = now
+            hooks.save(outcome.text + pending)
+
+
+def _failed(outcome: Outcome, error: BaseException) -> Outcome:
+    outcome.status = "failed"
+    if isinstance(error, ProviderError):
+        outcome.error, outcome.retryable = error.message, error.retryable
+    else:
+        outcome.error, outcome.retryable = "The reply failed unexpectedly. Try again.", True
+        outcome.exception = error
+    return outcome
+
+
+def _timed_out(outcome: Outcome, settings: StreamSettings) -> Outcome:
+    outcome.status, outcome.retryable = "failed", True
+    if outcome.first_token_ms is None:
+        outcome.error = (f"The language model did not start answering within "
+                         f"{settings.first_token_timeout:g} s.")
+    else:
+        outcome.error = f"The language model stopped answering for {settings.idle_timeout:g} s."
+    return outcome
