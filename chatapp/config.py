@@ -30,6 +30,8 @@ DEFAULTS = {
     "REPLY_SAVE_INTERVAL": 3.0,
     "REPLY_JOB_TIMEOUT": 600,
     "LLM_CONCURRENCY": 50,  # replies written at once by one llm worker process
+    "REPLY_HEARTBEAT_TTL": 10.0,  # a reply whose job stops beating this long is an orphan
+    "REAPER_INTERVAL": 10.0,  # seconds between orphan-reply checks
     # Chat
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import gevent
+
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
 from chatapp.services import control, events
@@ -34,10 +36,23 @@ def generate_reply(message_id: int) -> str:
             .order_by(ChatMessage.seq)
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
-        message.status = "streaming"
-        db.session.commit()
-        db.session.close()  # no SQL connection is held while the model streams
-        return _stream(app, session_id, message_id, prompt)
+        r = get_redis(app)
+        heartbeat = gevent.spawn(_keep_beating, r, message_id, app.config["REPLY_HEARTBEAT_TTL"])
+        try:
+            message.status = "streaming"
+            db.session.commit()
+            db.session.close()  # no SQL connection is held while the model streams
+            return _stream(app, session_id, message_id, prompt)
+        finally:
+            heartbeat.kill()
+            control.end_beats(r, message_id)
+
+
+def _keep_beating(r, message_id: int, ttl: float) -> None:
+    """Refresh the reply's heartbeat until killed; the reaper treats silence as a dead worker."""
+    while True:
+        control.beat(r, message_id, ttl)
+        gevent.sleep(ttl / 3)
 
 
 def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
@@ -55,7 +70,7 @@ def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
     if outcome.status == "failed":
         log.warning("reply %s failed: %s", message_id, outcome.error,
                     exc_info=outcome.exception)
-    _end(r, log_settings, message_id, outcome.status, outcome.text, usage=outcome.usage,
+    end_reply(r, log_settings, message_id, outcome.status, outcome.text, usage=outcome.usage,
          error=outcome.error, retryable=outcome.retryable, first_token_ms=outcome.first_token_ms,
          latency_ms=_ms_since(started))
     if outcome.exception is not None:
@@ -63,9 +78,9 @@ def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
     return outcome.status
 
 
-def _end(r, settings, message_id: int, status: str, text: str, *, usage: Usage | None = None,
-         error: str | None = None, retryable: bool = False, first_token_ms: int | None = None,
-         latency_ms: int | None = None) -> None:
+def end_reply(r, settings, message_id: int, status: str, text: str, *,
+              usage: Usage | None = None, error: str | None = None, retryable: bool = False,
+              first_token_ms: int | None = None, latency_ms: int | None = None) -> None:
     """Write the final state to SQL, then announce it (a reload after the event shows it)."""
     message = db.session.get(ChatMessage, message_id)
     message.content = text

@@ -6,6 +6,7 @@ import redis
 
 STOP_KEY = "chat:reply:{}:stop"
 STOP_TTL_SECONDS = 3600
+ALIVE_KEY = "chat:reply:{}:alive"
 
 
 def request_stop(r: redis.Redis, message_id: int) -> None:
@@ -16,3 +17,18 @@ def request_stop(r: redis.Redis, message_id: int) -> None:
 def stop_requested(r: redis.Redis, message_id: int) -> bool:
     """True once a stop was asked for reply `message_id`."""
     return bool(r.exists(STOP_KEY.format(message_id)))
+
+
+def beat(r: redis.Redis, message_id: int, ttl: float) -> None:
+    """Say that the job writing reply `message_id` is alive, for the next `ttl` seconds."""
+    r.set(ALIVE_KEY.format(message_id), 1, px=int(ttl * 1000))
+
+
+def is_alive(r: redis.Redis, message_id: int) -> bool:
+    """True while the job writing reply `message_id` keeps beating."""
+    return bool(r.exists(ALIVE_KEY.format(message_id)))
+
+
+def end_beats(r: redis.Redis, message_id: int) -> None:
+    """The job is over: forget its heartbeat."""
+    r.delete(ALIVE_KEY.format(message_id))

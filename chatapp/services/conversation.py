@@ -95,16 +95,22 @@ def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     if message.sender != "assistant" or message.status != "failed" or latest.id != message.id:
         db.session.rollback()
         raise MessageRejected("Only the latest failed reply can be retried.", status=409)
+    chat.last_activity_at = utcnow()
+    restart_reply(message)
+    return message
+
+
+def restart_reply(message: ChatMessage) -> None:
+    """Write reply `message` again from scratch, as a new attempt (a retry, or a reply whose worker
+    died before sending any text)."""
     attempt = int((message.meta or {}).get("attempt", 0)) + 1
     message.status = "pending"
     message.content = ""
     message.meta = {"attempt": attempt}
     message.tokens_in = message.tokens_out = message.latency_ms = None
-    chat.last_activity_at = utcnow()
     db.session.commit()
-    _publish(chat.id, [("message.updated", message)], message.id)
+    _publish(message.session_id, [("message.updated", message)], message.id)
     jobs.enqueue_reply(message.id, attempt)
-    return message
 
 
 def stop_reply(chat: ChatSession, message: ChatMessage) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app
 from rq import Queue
 
@@ -17,6 +19,22 @@ def queue(name: str) -> Queue:
     return Queue(name, connection=get_redis())
 
 
+def reply_job_id(message_id: int, attempt: int) -> str:
+    """The RQ job id of one attempt at writing a reply."""
+    return f"reply-{message_id}-{attempt}"
+
+
+def enqueue_reaper(interval: float) -> None:
+    """Queue one orphan-reply check per `interval`, however many workers ask for it."""
+    queue(DEFAULT_QUEUE).enqueue(
+        "worker.maintenance.reap_orphan_replies",
+        job_id=f"reap-orphan-replies-{int(time.time() // interval)}",
+        job_timeout=60,
+        result_ttl=600,
+        description="fail or re-run replies whose worker died",
+    )
+
+
 def enqueue_reply(message_id: int, attempt: int = 0) -> None:
     """Queue the generation of assistant message `message_id` on the llm queue.
 
@@ -26,7 +44,7 @@ def enqueue_reply(message_id: int, attempt: int = 0) -> None:
     queue(LLM_QUEUE).enqueue(
         "worker.llm.generate_reply",
         message_id,
-        job_id=f"reply-{message_id}-{attempt}",
+        job_id=reply_job_id(message_id, attempt),
         job_timeout=current_app.config["REPLY_JOB_TIMEOUT"],
         result_ttl=3600,
         failure_ttl=7 * 86400,

@@ -1,0 +1,87 @@
+"""Periodic upkeep jobs: replies whose worker died are failed (text kept) or written again."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, timedelta
+
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from chatapp.extensions import db
+from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, utcnow
+from chatapp.services import control, events, jobs
+from chatapp.services.conversation import restart_reply
+from chatapp.services.redis_client import get_redis
+from worker import get_app
+from worker.llm import end_reply
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # a reply that keeps killing its worker is failed, not run forever
+INTERRUPTED = "The reply was interrupted (its worker stopped). Retry to write it again."
+WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def reap_orphan_replies() -> dict[str, int]:
+    """Find replies in progress whose job stopped beating: re-run those that sent no text yet,
+    fail the others with their text so far. Returns how many of each."""
+    app = get_app()
+    counts = {"rerun": 0, "failed": 0}
+    with app.app_context():
+        r = get_redis()
+        ttl = app.config["REPLY_HEARTBEAT_TTL"]
+        replies = db.session.scalars(
+            db.select(ChatMessage).where(ChatMessage.status.in_(REPLY_IN_PROGRESS))).all()
+        for reply in replies:
+            if control.is_alive(r, reply.id) or _job_still_coming(r, reply, ttl):
+                continue
+            text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
+            attempts = int((reply.meta or {}).get("attempt", 0)) + 1
+            if not text and attempts < MAX_ATTEMPTS:
+                log.warning("reply %s lost its worker before any text: running it again", reply.id)
+                restart_reply(reply)
+                counts["rerun"] += 1
+            else:
+                log.warning("reply %s lost its worker: failed with its text so far", reply.id)
+                end_reply(r, events.LogSettings.from_config(app.config), reply.id, "failed", text,
+                          error=INTERRUPTED, retryable=True)
+                counts["failed"] += 1
+    return counts
+
+
+def _job_still_coming(r, reply: ChatMessage, ttl: float) -> bool:
+    """True when the reply's job waits in its queue, or started too recently to have beaten."""
+    if reply.status != "pending":
+        return False
+    attempt = int((reply.meta or {}).get("attempt", 0))
+    try:
+        job = Job.fetch(jobs.reply_job_id(reply.id, attempt), connection=r)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    if status in WAITING:
+        return True
+    started = job.started_at
+    return status == JobStatus.STARTED and started is not None and \
+        utcnow() - started.replace(tzinfo=UTC) < timedelta(seconds=ttl)
+
+
+def schedule_reaper(interval: float) -> threading.Thread:
+    """Ask for an orphan check every `interval` seconds, from a daemon thread (a greenlet when
+    gevent has patched the process)."""
+    app = get_app()
+
+    def loop():
+        while True:
+            try:
+                with app.app_context():
+                    jobs.enqueue_reaper(interval)
+            except Exception:
+                log.warning("could not schedule the orphan check", exc_info=True)
+            threading.Event().wait(interval)
+
+    thread = threading.Thread(target=loop, name="reaper-schedule", daemon=True)
+    thread.start()
+    return thread
