@@ -22,7 +22,8 @@ from chatapp.chats import owned_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
 from chatapp.services import events
-from chatapp.services.redis_client import get_redis
+from chatapp.services.fanout import EventHub
+from chatapp.services.redis_client import get_hub, get_redis
 
 bp = Blueprint("stream", __name__)
 
@@ -60,14 +61,14 @@ def session_events(session_id: uuid.UUID):
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
     config = current_app.config
-    frames = _frames(get_redis(), chat.id, after, fmt, config["SSE_KEEPALIVE_SECONDS"],
-                     config["SSE_RECYCLE_SECONDS"])
+    frames = _frames(get_redis(), get_hub(), chat.id, after, fmt,
+                     config["SSE_KEEPALIVE_SECONDS"], config["SSE_RECYCLE_SECONDS"])
     db.session.remove()  # no SQL connection is held while streaming
     return Response(stream_with_context(frames), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-def _frames(r: redis.Redis, session_id: uuid.UUID, after: str | None, fmt: str,
+def _frames(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None, fmt: str,
             keepalive: float, recycle: float) -> Iterator[str]:
     yield "retry: 2000\n\n"
     try:
@@ -78,19 +79,24 @@ def _frames(r: redis.Redis, session_id: uuid.UUID, after: str | None, fmt: str,
         elif events.has_gap(r, session_id, after):
             after, partial = events.snapshot(r, session_id)
             yield format_sse(_snapshot_data(partial, "json"), event="reset", event_id=after)
+        subscription = hub.subscribe(session_id, after)
+    except redis.RedisError:
+        current_app.logger.warning("event stream of session %s not started: Redis error", session_id)
+        return  # the client reconnects with its Last-Event-ID once Redis is back
+    try:
         deadline = time.monotonic() + recycle
         while (remaining := deadline - time.monotonic()) > 0:
-            block_ms = max(1, int(min(keepalive, remaining) * 1000))
-            batch = events.read(r, session_id, after, block_ms)
+            batch = subscription.next_events(timeout=min(keepalive, remaining))
+            if batch is None:
+                return
             if not batch:
                 yield ": keepalive\n\n"
             for event in batch:
-                after = event.id
                 yield format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
                                  event_id=event.id)
-    except redis.RedisError:
-        # The client reconnects with its Last-Event-ID once Redis is back.
-        current_app.logger.warning("event stream of session %s ended: Redis error", session_id)
+            time.sleep(0)  # under gevent: let the other streams of this process have a turn
+    finally:
+        subscription.close()
 
 
 def _named(fmt: str, type_: str) -> str | None:

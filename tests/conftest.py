@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -224,9 +225,21 @@ def live_server(subprocess_env, _migrated):
         process.wait(20)
 
 
-def _healthy(base_url: str) -> bool:
-    import httpx
+@pytest.fixture
+def live_chat(live_server, consultant):
+    """An HTTP client signed in on the live server, with a chat whose reply is pending."""
+    with httpx.Client(base_url=live_server, timeout=httpx.Timeout(30, read=30)) as web:
+        token = csrf_from(web.get("/login").text)
+        assert web.post("/login", data={"csrf_token": token, "email": consultant.email,
+                                        "password": PASSWORD}).status_code == 302
+        token = csrf_from(web.get("/chats/new").text)
+        chat = web.post("/chats", data={"csrf_token": token}).headers["location"]
+        response = web.post(chat + "/messages", data={"csrf_token": token, "content": "Hi"})
+        assert response.status_code == 303
+        yield web, chat
 
+
+def _healthy(base_url: str) -> bool:
     try:
         return httpx.get(base_url + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:

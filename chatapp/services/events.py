@@ -109,19 +109,20 @@ def is_valid_id(event_id: str) -> bool:
     return head.isdigit() and (tail == "" or tail.isdigit()) and len(event_id) <= 41
 
 
-def _id_key(event_id: str) -> tuple[int, int]:
+def id_key(event_id: str) -> tuple[int, int]:
+    """An event id as a sortable (milliseconds, sequence) pair."""
     head, _, tail = event_id.partition("-")
     return int(head), int(tail or 0)
 
 
 def has_gap(r: redis.Redis, session_id, after_id: str) -> bool:
     """True when entries after `after_id` may have been trimmed or expired from the log."""
-    if _id_key(after_id) == (0, 0):
+    if id_key(after_id) == (0, 0):
         return False
     first = r.xrange(EVENTS_KEY.format(session_id), count=1)
     if not first:
         return True  # the log expired since the client saw it
-    return _id_key(_decode(first[0][0])) > _id_key(after_id)
+    return id_key(_decode(first[0][0])) > id_key(after_id)
 
 
 def read(r: redis.Redis, session_id, after_id: str, block_ms: int | None,
@@ -131,12 +132,20 @@ def read(r: redis.Redis, session_id, after_id: str, block_ms: int | None,
     reply = r.xread({key: after_id}, count=count, block=block_ms)
     if not reply:
         return []
-    return [_to_event(entry_id, fields) for entry_id, fields in reply[0][1]]
+    return [to_event(entry_id, fields) for entry_id, fields in reply[0][1]]
 
 
-def _to_event(entry_id, fields) -> Event:
+def to_event(entry_id, fields) -> Event:
+    """An Event from a raw stream entry."""
     fields = {_decode(k): _decode(v) for k, v in fields.items()}
     return Event(_decode(entry_id), fields["type"], json.loads(fields["data"]))
+
+
+def read_range(r: redis.Redis, session_id, after_id: str, until_id: str,
+               count: int = 10000) -> list[Event]:
+    """Events after `after_id` up to and including `until_id`."""
+    entries = r.xrange(EVENTS_KEY.format(session_id), min=f"({after_id}", max=until_id, count=count)
+    return [to_event(entry_id, fields) for entry_id, fields in entries]
 
 
 def _decode(value) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import redis
 from flask import Flask, current_app
 
+from chatapp.services.fanout import EventHub
+
 BLOCKING_SOCKET_TIMEOUT = 60.0
 
 
@@ -23,8 +25,14 @@ def init_app(app: Flask) -> None:
         health_check_interval=30,
     )
     app.extensions["redis"] = redis.Redis(connection_pool=pool, decode_responses=False)
+    app.extensions["event_hub"] = EventHub(app.extensions["redis"])
 
 
 def get_redis(app: Flask | None = None) -> redis.Redis:
     """The Redis client of the given (or current) app."""
     return (app or current_app).extensions["redis"]
+
+
+def get_hub(app: Flask | None = None) -> EventHub:
+    """The process's reader of session event logs (see fanout.py)."""
+    return (app or current_app).extensions["event_hub"]

@@ -1,0 +1,169 @@
+"""In-process fan-out of session event logs: one Redis reader per web process, many viewers.
+
+Every live viewer in a web process (the consultant's tabs, admins watching, API clients)
+subscribes here instead of reading Redis itself. One reader, in the background, blocks on a
+single XREAD over every stream that has viewers and hands each entry to their queues. A new stream
+wakes the reader through a small per-process wake-up stream, so it never waits a block period.
+
+A subscriber gets exactly the events after the id it gives: the ones the reader already passed
+are read once from Redis (its backlog), later ones arrive from the reader, and any overlap is
+dropped by id. A viewer too slow to keep up is cut off (its stream ends and the client resumes
+from its last id). Works with threads or, in gunicorn's gevent workers, with greenlets.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+
+import redis
+
+from chatapp.services.events import EVENTS_KEY, Event, id_key, read_range, to_event
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 15000
+MAX_QUEUED = 5000  # events waiting for one viewer before it is cut off
+_CLOSED = object()
+
+
+class Subscription:
+    """One viewer's feed of a session's events, after a given id."""
+
+    def __init__(self, hub: EventHub, key: str, after_id: str):
+        self.hub = hub
+        self.key = key
+        self.last_id = after_id
+        self.closed = False
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._held: list | None = []  # live events that arrive while the backlog is read
+
+    def deliver(self, item) -> None:
+        """Called by the hub (holding its lock): queue an event (or the end of the feed)."""
+        if self._held is not None:
+            self._held.append(item)
+            return
+        if self._queue.qsize() >= MAX_QUEUED and item is not _CLOSED:
+            log.warning("a viewer of %s fell %d events behind: cut off", self.key, MAX_QUEUED)
+            item = _CLOSED
+        self._queue.put(item)
+
+    def next_events(self, timeout: float) -> list[Event] | None:
+        """The events that arrived (waiting up to `timeout` s for the first); [] on timeout,
+        None when the feed ended (Redis trouble, or this viewer fell too far behind)."""
+        batch: list[Event] = []
+        try:
+            item = self._queue.get(timeout=timeout)
+            while True:
+                if item is _CLOSED:
+                    self.closed = True
+                    return batch or None
+                if id_key(item.id) > id_key(self.last_id):
+                    batch.append(item)
+                    self.last_id = item.id
+                item = self._queue.get_nowait()
+        except queue.Empty:
+            return batch
+
+    def close(self) -> None:
+        """Stop receiving."""
+        self.hub.unsubscribe(self)
+
+
+class EventHub:
+    """The process's single reader of session event logs."""
+
+    def __init__(self, r: redis.Redis, block_ms: int = BLOCK_MS):
+        self.redis = r
+        self.block_ms = block_ms
+        self.wake_key = f"chat:hub:{uuid.uuid4().hex}:wake"
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._positions: dict[str, str] = {}
+        self._reader: threading.Thread | None = None
+
+    def subscribe(self, session_id, after_id: str) -> Subscription:
+        """Events of session `session_id` after `after_id`, backlog first."""
+        key = EVENTS_KEY.format(session_id)
+        head = self._head(key)
+        subscription = Subscription(self, key, after_id)
+        with self._lock:
+            self._positions.setdefault(key, head)
+            self._subscribers.setdefault(key, set()).add(subscription)
+            passed = self._positions[key]  # later entries will reach the subscription's queue
+            start_reader = self._reader is None
+            if start_reader:
+                self._reader = threading.Thread(target=self._read, name="event-hub", daemon=True)
+        if start_reader:
+            self._reader.start()
+        else:
+            self._wake()
+        backlog = []
+        if id_key(passed) > id_key(after_id):
+            backlog = read_range(self.redis, session_id, after_id, passed)
+        with self._lock:
+            held, subscription._held = subscription._held, None
+            for item in [*backlog, *held]:
+                subscription.deliver(item)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Forget a subscription; a stream with no subscriber left is no longer read."""
+        with self._lock:
+            viewers = self._subscribers.get(subscription.key)
+            if viewers is not None:
+                viewers.discard(subscription)
+                if not viewers:
+                    del self._subscribers[subscription.key]
+                    del self._positions[subscription.key]
+
+    def _head(self, key: str) -> str:
+        last = self.redis.xrevrange(key, count=1)
+        return last[0][0].decode() if last else "0-0"
+
+    def _wake(self) -> None:
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(self.wake_key, {"w": 1}, maxlen=10, approximate=False)
+            pipe.expire(self.wake_key, 3600)
+            pipe.execute()
+
+    def _read(self) -> None:
+        wake_id = self._head(self.wake_key)
+        while True:
+            with self._lock:
+                if not self._subscribers:
+                    self._reader = None
+                    return
+                streams = {self.wake_key: wake_id, **self._positions}
+            try:
+                reply = self.redis.xread(streams, block=self.block_ms)
+            except redis.RedisError:
+                log.warning("event hub lost Redis; viewers will reconnect", exc_info=True)
+                self._end_all()
+                return
+            for raw_key, entries in reply or []:
+                key = raw_key.decode()
+                if key == self.wake_key:
+                    wake_id = entries[-1][0].decode()
+                    continue
+                self._dispatch(key, [to_event(entry_id, fields) for entry_id, fields in entries])
+
+    def _dispatch(self, key: str, batch: list[Event]) -> None:
+        with self._lock:
+            if key not in self._positions:
+                return
+            self._positions[key] = batch[-1].id
+            for viewer in self._subscribers.get(key, ()):
+                for event in batch:
+                    viewer.deliver(event)
+
+    def _end_all(self) -> None:
+        with self._lock:
+            for viewers in self._subscribers.values():
+                for viewer in viewers:
+                    viewer.deliver(_CLOSED)
+            self._subscribers.clear()
+            self._positions.clear()
+            self._reader = None
