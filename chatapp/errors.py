@@ -28,10 +28,11 @@ MESSAGES = {
     422: "Some of what you sent is not valid.",
     429: "Too many requests: please wait a moment.",
     500: "Something went wrong on our side. It has been logged; please try again.",
+    503: "This is unavailable for a moment; please try again shortly.",
 }
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
          405: "method_not_allowed", 413: "too_large", 422: "invalid", 429: "rate_limited",
-         500: "internal_error"}
+         500: "internal_error", 503: "unavailable"}
 
 
 def wants_json() -> bool:
@@ -48,16 +49,16 @@ def is_htmx() -> bool:
 
 
 def error_response(status: int, message: str | None = None, code: str | None = None,
-                   details: dict | None = None):
+                   details: dict | None = None, headers: dict | None = None):
     """A response for an error, shaped for whoever asked: JSON, an htmx fragment or a page."""
     message = message or MESSAGES.get(status, "Request failed.")
     code = code or CODES.get(status, "error")
     if wants_json():
         body = {"error": {"code": code, "message": message, "details": details or {},
                           "correlation_id": g.get("correlation_id")}}
-        return jsonify(body), status
+        return jsonify(body), status, headers or {}
     template = "errors/_flash.html" if is_htmx() else "errors/error.html"
-    return render_template(template, status=status, message=message), status
+    return render_template(template, status=status, message=message), status, headers or {}
 
 
 def init_app(app: Flask) -> None:

@@ -22,7 +22,7 @@ from chatapp.chats import owned_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
 from chatapp.services import events
-from chatapp.services.fanout import EventHub
+from chatapp.services.fanout import EventHub, Subscription
 from chatapp.services.redis_client import get_hub, get_redis
 
 bp = Blueprint("stream", __name__)
@@ -60,43 +60,51 @@ def session_events(session_id: uuid.UUID):
         return error_response(400, "Last-Event-ID / after must be an event id like 1700000000000-0.")
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
-    config = current_app.config
-    frames = _frames(get_redis(), get_hub(), chat.id, after, fmt,
-                     config["SSE_KEEPALIVE_SECONDS"], config["SSE_RECYCLE_SECONDS"])
-    db.session.remove()  # no SQL connection is held while streaming
-    return Response(stream_with_context(frames), mimetype="text/event-stream", headers={
-        "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-def _frames(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None, fmt: str,
-            keepalive: float, recycle: float) -> Iterator[str]:
-    yield "retry: 2000\n\n"
     try:
-        if after is None:
-            after, partial = events.snapshot(r, session_id)
-            yield format_sse(_snapshot_data(partial, fmt), event=_named(fmt, "snapshot"),
-                             event_id=after)
-        elif events.has_gap(r, session_id, after):
-            after, partial = events.snapshot(r, session_id)
-            yield format_sse(_snapshot_data(partial, "json"), event="reset", event_id=after)
-        subscription = hub.subscribe(session_id, after)
+        opening, subscription = _open(get_redis(), get_hub(), chat.id, after, fmt)
     except redis.RedisError:
-        current_app.logger.warning("event stream of session %s not started: Redis error", session_id)
-        return  # the client reconnects with its Last-Event-ID once Redis is back
-    try:
-        deadline = time.monotonic() + recycle
-        while (remaining := deadline - time.monotonic()) > 0:
-            batch = subscription.next_events(timeout=min(keepalive, remaining))
-            if batch is None:
-                return
-            if not batch:
-                yield ": keepalive\n\n"
-            for event in batch:
-                yield format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
-                                 event_id=event.id)
-            time.sleep(0)  # under gevent: let the other streams of this process have a turn
-    finally:
-        subscription.close()
+        current_app.logger.warning("event stream of session %s refused: Redis unavailable", chat.id)
+        return error_response(503, "Live updates are unavailable for a moment; retrying.",
+                              headers={"Retry-After": "2"})
+    config = current_app.config
+    frames = _frames(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
+                     config["SSE_RECYCLE_SECONDS"])
+    db.session.remove()  # no SQL connection is held while streaming
+    response = Response(stream_with_context(frames), mimetype="text/event-stream", headers={
+        "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(subscription.close)
+    return response
+
+
+def _open(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None,
+          fmt: str) -> tuple[str, Subscription]:
+    """The stream's first frames (retry, then a snapshot or a reset when due) and its
+    subscription to the events that follow them."""
+    opening = "retry: 2000\n\n"
+    if after is None:
+        after, partial = events.snapshot(r, session_id)
+        opening += format_sse(_snapshot_data(partial, fmt), event=_named(fmt, "snapshot"),
+                              event_id=after)
+    elif events.has_gap(r, session_id, after):
+        after, partial = events.snapshot(r, session_id)
+        opening += format_sse(_snapshot_data(partial, "json"), event="reset", event_id=after)
+    return opening, hub.subscribe(session_id, after)
+
+
+def _frames(opening: str, subscription: Subscription, fmt: str, keepalive: float,
+            recycle: float) -> Iterator[str]:
+    yield opening
+    deadline = time.monotonic() + recycle
+    while (remaining := deadline - time.monotonic()) > 0:
+        batch = subscription.next_events(timeout=min(keepalive, remaining))
+        if batch is None:
+            return  # the feed ended (Redis trouble): the client resumes from its last id
+        if not batch:
+            yield ": keepalive\n\n"
+        for event in batch:
+            yield format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
+                             event_id=event.id)
+        time.sleep(0)  # under gevent: let the other streams of this process have a turn
 
 
 def _named(fmt: str, type_: str) -> str | None:

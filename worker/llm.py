@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 import gevent
+import redis
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
@@ -18,6 +20,8 @@ from worker import get_app
 from worker.reply_stream import Hooks, StreamSettings, pull_reply
 
 log = logging.getLogger(__name__)
+
+ANNOUNCE_ATTEMPTS = 40
 
 
 def generate_reply(message_id: int) -> str:
@@ -45,13 +49,15 @@ def generate_reply(message_id: int) -> str:
             return _stream(app, session_id, message_id, prompt)
         finally:
             heartbeat.kill()
-            control.end_beats(r, message_id)
+            with contextlib.suppress(redis.RedisError):  # it expires by itself anyway
+                control.end_beats(r, message_id)
 
 
 def _keep_beating(r, message_id: int, ttl: float) -> None:
     """Refresh the reply's heartbeat until killed; the reaper treats silence as a dead worker."""
     while True:
-        control.beat(r, message_id, ttl)
+        with contextlib.suppress(redis.RedisError):  # the stream loop reports Redis trouble
+            control.beat(r, message_id, ttl)
         gevent.sleep(ttl / 3)
 
 
@@ -101,7 +107,22 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
         data["usage"] = {"tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out}
     if error:
         data.update(reason=error, retryable=retryable)
-    events.end_reply(r, message.session_id, message_id, f"reply.{status}", data, settings)
+    _announce(lambda: events.end_reply(r, message.session_id, message_id, f"reply.{status}", data,
+                                       settings))
+
+
+def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:
+    """Append a reply's final event, waiting out a Redis outage of up to a minute or so: the SQL
+    row already holds the outcome, and viewers learn it when Redis is back."""
+    for attempt in range(attempts):
+        try:
+            append()
+            return
+        except redis.RedisError:
+            if attempt == attempts - 1:
+                log.error("could not announce the end of a reply: Redis unavailable")
+                return
+            time.sleep(min(2.0, 0.1 * 2 ** attempt))
 
 
 def _save(message_id: int, **values) -> None:

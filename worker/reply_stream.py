@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gevent
+import redis
 from gevent.queue import Empty, Queue
 
 from chatapp.services.llm import Provider, ProviderError, Usage
@@ -103,62 +104,82 @@ def _produce(provider: Provider, prompt: list[dict], items: Queue, settings: Str
 
 
 def _consume(items: Queue, settings: StreamSettings, hooks: Hooks) -> Outcome:
-    started = last_item = last_stop_check = last_save = time.monotonic()
-    outcome = Outcome("streaming", "")
-    pending, flush_at = "", None
+    consumer = _Consumer(settings, hooks)
+    try:
+        return consumer.run(items)
+    except redis.RedisError:
+        # Nothing more can be published; the text so far still goes to SQL with the failure.
+        outcome = consumer.outcome
+        outcome.text += consumer.pending
+        outcome.status, outcome.retryable = "failed", True
+        outcome.error = "The reply was interrupted: chatapp lost its connection to Redis."
+        return outcome
 
-    def flush():
-        nonlocal pending, flush_at
-        if pending:
-            outcome.text += pending
-            hooks.publish(pending, outcome.text)
-        pending, flush_at = "", None
 
-    while True:
-        now = time.monotonic()
-        waiting_for_first = outcome.first_token_ms is None
-        deadline = started + settings.first_token_timeout if waiting_for_first \
-            else last_item + settings.idle_timeout
-        wait = min(settings.stop_check_interval, deadline - now)
-        if flush_at is not None:
-            wait = min(wait, flush_at - now)
-        try:
-            item = items.get(timeout=max(0.0, wait))
-        except Empty:
-            item = None
-        now = time.monotonic()
-        if item is _END:
-            flush()
-            outcome.status = "done"
-            return outcome
-        if isinstance(item, BaseException):
-            flush()
-            return _failed(outcome, item)
-        if isinstance(item, Usage):
-            outcome.usage = item
-        elif item is not None:
-            last_item = now
-            if waiting_for_first:  # the first token is never held back
-                outcome.first_token_ms = int((now - started) * 1000)
-                outcome.text += item
-                hooks.publish(item, outcome.text)
-            else:
-                pending += item
-                flush_at = flush_at or now + settings.coalesce
-        if flush_at is not None and now >= flush_at:
-            flush()
-        if now - last_stop_check >= settings.stop_check_interval:
-            last_stop_check = now
-            if hooks.should_stop():
-                flush()
-                outcome.status = "cancelled"
+class _Consumer:
+    """Takes the producer's items and turns them into published, coalesced text."""
+
+    def __init__(self, settings: StreamSettings, hooks: Hooks):
+        self.settings = settings
+        self.hooks = hooks
+        self.outcome = Outcome("streaming", "")
+        self.pending = ""  # text received but not yet published
+        self.flush_at: float | None = None
+
+    def flush(self) -> None:
+        chunk, self.pending, self.flush_at = self.pending, "", None
+        if chunk:
+            self.outcome.text += chunk
+            self.hooks.publish(chunk, self.outcome.text)
+
+    def run(self, items: Queue) -> Outcome:
+        settings, hooks, outcome = self.settings, self.hooks, self.outcome
+        started = last_item = last_stop_check = last_save = time.monotonic()
+        while True:
+            now = time.monotonic()
+            waiting_for_first = outcome.first_token_ms is None
+            deadline = started + settings.first_token_timeout if waiting_for_first \
+                else last_item + settings.idle_timeout
+            wait = min(settings.stop_check_interval, deadline - now)
+            if self.flush_at is not None:
+                wait = min(wait, self.flush_at - now)
+            try:
+                item = items.get(timeout=max(0.0, wait))
+            except Empty:
+                item = None
+            now = time.monotonic()
+            if item is _END:
+                self.flush()
+                outcome.status = "done"
                 return outcome
-        if item is None and now >= deadline:
-            flush()
-            return _timed_out(outcome, settings)
-        if now - last_save >= settings.save_interval:
-            last_save = now
-            hooks.save(outcome.text + pending)
+            if isinstance(item, BaseException):
+                self.flush()
+                return _failed(outcome, item)
+            if isinstance(item, Usage):
+                outcome.usage = item
+            elif item is not None:
+                last_item = now
+                if waiting_for_first:  # the first token is never held back
+                    outcome.first_token_ms = int((now - started) * 1000)
+                    outcome.text += item
+                    hooks.publish(item, outcome.text)
+                else:
+                    self.pending += item
+                    self.flush_at = self.flush_at or now + settings.coalesce
+            if self.flush_at is not None and now >= self.flush_at:
+                self.flush()
+            if now - last_stop_check >= settings.stop_check_interval:
+                last_stop_check = now
+                if hooks.should_stop():
+                    self.flush()
+                    outcome.status = "cancelled"
+                    return outcome
+            if item is None and now >= deadline:
+                self.flush()
+                return _timed_out(outcome, settings)
+            if now - last_save >= settings.save_interval:
+                last_save = now
+                hooks.save(outcome.text + self.pending)
 
 
 def _failed(outcome: Outcome, error: BaseException) -> Outcome:
