@@ -20,6 +20,7 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage, User
 from tests.fake_llm import FakeLLM
 from tests.services import free_port, postgres_server, redis_server, wait_for
+from tests.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-key-not-for-production"
@@ -206,6 +207,14 @@ def run_worker(subprocess_env):
         if process.poll() is None:
             process.terminate()
         process.wait(20)
+
+
+@pytest.fixture
+def private_stack(subprocess_env, _migrated, app, tmp_path):
+    """A chatapp with its own Redis, gunicorn and workers, for tests that kill some of them."""
+    stack = Stack(subprocess_env, tmp_path).start()
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture(scope="session")
