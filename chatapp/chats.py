@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from chatapp.errors import error_response, is_htmx
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from chatapp.services import conversation, events
+from chatapp.services import alternatives, conversation, events
 from chatapp.services.llm import provider_label
 from chatapp.services.redis_client import get_redis
 
@@ -142,8 +142,38 @@ def retry(session_id: uuid.UUID, message_id: int):
 def stop(session_id: uuid.UUID, message_id: int):
     """Stop a reply being written; the live stream shows it ending with its text so far."""
     chat, message = owned_message(session_id, message_id)
+    return _change(chat, lambda: conversation.stop_reply(chat, message))
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/regenerate")
+@login_required
+def regenerate(session_id: uuid.UUID, message_id: int):
+    """Write the latest reply again; the current one stays as a version."""
+    chat, message = owned_message(session_id, message_id)
+    return _change(chat, lambda: alternatives.regenerate(chat, message))
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/edit")
+@login_required
+def edit(session_id: uuid.UUID, message_id: int):
+    """Reword the latest question and regenerate its reply; both keep their earlier versions."""
+    chat, message = owned_message(session_id, message_id)
+    content = request.form.get("content")
+    return _change(chat, lambda: alternatives.edit_and_regenerate(chat, message, content))
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/versions/<int:index>")
+@login_required
+def show_version(session_id: uuid.UUID, message_id: int, index: int):
+    """Show another version (1-based `index`) of a message."""
+    chat, message = owned_message(session_id, message_id)
+    return _change(chat, lambda: alternatives.show_version(chat, message, index - 1))
+
+
+def _change(chat: ChatSession, action):
+    """Run a change whose result reaches the page through the live stream."""
     try:
-        conversation.stop_reply(chat, message)
+        action()
     except conversation.MessageRejected as rejected:
         return error_response(rejected.status, rejected.message)
     if is_htmx():

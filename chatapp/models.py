@@ -151,7 +151,21 @@ class ChatMessage(db.Model):
             "tokens_out": self.tokens_out,
             "latency_ms": self.latency_ms,
             "created_at": _iso(self.created_at),
+            "version": self.shown_version + 1,
+            "versions": len((self.meta or {}).get("versions") or [None]),
         }
+
+    @property
+    def shown_version(self) -> int:
+        """Index of the version on show, among `meta["versions"]` (0 when there is only one)."""
+        return int((self.meta or {}).get("shown", 0))
+
+    def as_version(self) -> dict[str, Any]:
+        """This message's current text and outcome, to keep as one of its versions."""
+        meta = self.meta or {}
+        return {"content": self.content, "status": self.status, "error": meta.get("error"),
+                "retryable": bool(meta.get("retryable")), "tokens_in": self.tokens_in,
+                "tokens_out": self.tokens_out, "latency_ms": self.latency_ms}
 
 
 def _iso(moment: datetime | None) -> str | None:

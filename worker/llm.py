@@ -100,6 +100,8 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
     if usage:
         message.tokens_in, message.tokens_out = usage.tokens_in, usage.tokens_out
     message.latency_ms = latency_ms
+    if "versions" in meta:  # a regenerated reply: this is its newest version
+        message.meta = {**meta, "versions": [*meta["versions"], message.as_version()]}
     db.session.commit()
     data = message_event(message)
     db.session.close()

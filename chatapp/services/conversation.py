@@ -80,7 +80,7 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     if locked.name == DEFAULT_SESSION_NAME:
         locked.name = _title_from(content)
     db.session.commit()
-    _publish(locked.id, [("message.created", user_message), ("message.created", reply)], reply.id)
+    publish_messages(locked.id, [("message.created", user_message), ("message.created", reply)], reply.id)
     jobs.enqueue_reply(reply.id)
     return user_message, reply
 
@@ -100,16 +100,21 @@ def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     return message
 
 
-def restart_reply(message: ChatMessage) -> None:
-    """Write reply `message` again from scratch, as a new attempt (a retry, or a reply whose worker
-    died before sending any text)."""
+def restart_reply(message: ChatMessage, versions: list[dict] | None = None,
+                  also_updated: tuple[ChatMessage, ...] = ()) -> None:
+    """Write reply `message` again from scratch, as a new attempt (a retry, a regeneration, or a
+    reply whose worker died before sending any text). `versions` are the earlier versions to
+    keep (the new one is added when it ends); `also_updated` messages are announced with it."""
     attempt = int((message.meta or {}).get("attempt", 0)) + 1
+    versions = versions if versions is not None else (message.meta or {}).get("versions")
     message.status = "pending"
     message.content = ""
-    message.meta = {"attempt": attempt}
+    message.meta = {"attempt": attempt, **({"versions": versions, "shown": len(versions)}
+                                           if versions else {})}
     message.tokens_in = message.tokens_out = message.latency_ms = None
     db.session.commit()
-    _publish(message.session_id, [("message.updated", message)], message.id)
+    updated = [("message.updated", other) for other in also_updated]
+    publish_messages(message.session_id, [*updated, ("message.updated", message)], message.id)
     jobs.enqueue_reply(message.id, attempt)
 
 
@@ -138,11 +143,13 @@ def message_event(message: ChatMessage) -> dict:
             "message": message.to_view()}
 
 
-def _publish(session_id, items: list[tuple[str, ChatMessage]], reply_id: int) -> None:
+def publish_messages(session_id, items: list[tuple[str, ChatMessage]],
+                     reply_started: int | None = None) -> None:
+    """Append events carrying whole messages; `reply_started` marks a reply as in progress."""
     settings = events.LogSettings.from_config(current_app.config)
     events.append_many(get_redis(), session_id,
                        [(type_, message_event(message)) for type_, message in items],
-                       settings, replies_started=(reply_id,))
+                       settings, replies_started=(reply_started,) if reply_started else ())
 
 
 def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMessage] | None:

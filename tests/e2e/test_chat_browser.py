@@ -114,3 +114,22 @@ def test_stop_button_ends_the_reply_and_keeps_its_text(page, make_user, llm, run
     assert "word3" in kept and "word59" not in kept
     page.reload()
     expect(page.locator(".msg-assistant .body")).to_have_text(kept)
+
+
+def test_regenerate_and_page_through_versions(page, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    page.get_by_label("Message").fill("Best practices for backups?")
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".msg-assistant")
+    expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
+    llm.reset(tokens=["Keep", " three", " copies."])
+    reply.get_by_role("button", name="Regenerate").click()
+    expect(reply.locator(".body")).to_have_text("Keep three copies.")
+    expect(reply.locator(".versions")).to_contain_text("2 / 2")
+    reply.get_by_role("button", name="Previous version").click()
+    expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
+    expect(reply.locator(".versions")).to_contain_text("1 / 2")
+    expect(page.locator(".msg")).to_have_count(2)
