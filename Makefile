@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-model.txt
 	@command -v $(PYTHON) >/dev/null || { echo "chatapp needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	bash tests/ensure_chromium.sh
 	$(PY) -m pytest
+
+## bench: relay benchmark against the embedded default (results: docs/performance.md)
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
 
 ## lint: ruff over the code
 lint: $(VENV)/.dev-installed

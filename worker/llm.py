@@ -41,6 +41,7 @@ def generate_reply(message_id: int) -> str:
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
         r = get_redis(app)
+        control.beat(r, message_id, app.config["REPLY_HEARTBEAT_TTL"])  # before any wait
         heartbeat = gevent.spawn(_keep_beating, r, message_id, app.config["REPLY_HEARTBEAT_TTL"])
         try:
             message.status = "streaming"

@@ -32,9 +32,12 @@ def reap_orphan_replies() -> dict[str, int]:
     with app.app_context():
         r = get_redis()
         ttl = app.config["REPLY_HEARTBEAT_TTL"]
-        replies = db.session.scalars(
-            db.select(ChatMessage).where(ChatMessage.status.in_(REPLY_IN_PROGRESS))).all()
-        for reply in replies:
+        reply_ids = db.session.scalars(
+            db.select(ChatMessage.id).where(ChatMessage.status.in_(REPLY_IN_PROGRESS))).all()
+        for reply_id in reply_ids:  # each loaded afresh: handling one closes the SQL session
+            reply = db.session.get(ChatMessage, reply_id)
+            if reply is None or reply.status not in REPLY_IN_PROGRESS:
+                continue
             if control.is_alive(r, reply.id) or _job_still_coming(r, reply, ttl):
                 continue
             text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
