@@ -173,6 +173,14 @@ def send(client, chat_url: str, content: str, headers=None):
                        headers=headers or {})
 
 
+def answered_chat(client, run_worker, question: str = "Hello") -> str:
+    """A new chat whose first question a real worker has answered; its URL."""
+    chat = new_chat(client)
+    send(client, chat, question)
+    assert run_worker().wait(60) == 0
+    return chat
+
+
 def messages_of(app, chat_url: str) -> list[ChatMessage]:
     """The messages of a chat, in order."""
     session_id = uuid.UUID(chat_url.rsplit("/", 1)[-1])

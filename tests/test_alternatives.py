@@ -1,6 +1,6 @@
 """Regenerate the last reply, edit the last question, and move between their versions."""
 
-from tests.conftest import csrf_from, messages_of, new_chat, send
+from tests.conftest import answered_chat, csrf_from, messages_of, send
 
 HTMX = {"HX-Request": "true"}
 
@@ -10,15 +10,8 @@ def post(client, chat, path, **form):
     return client.post(f"{chat}/messages/{path}", data={"csrf_token": token, **form}, headers=HTMX)
 
 
-def answered_chat(client, llm, run_worker, question="First question"):
-    chat = new_chat(client)
-    send(client, chat, question)
-    assert run_worker().wait(60) == 0
-    return chat
-
-
 def test_regenerate_keeps_the_previous_reply_as_a_version(client, consultant, app, llm, run_worker):
-    chat = answered_chat(client, llm, run_worker)
+    chat = answered_chat(client, run_worker, "First question")
     reply = messages_of(app, chat)[1]
     llm.reset(tokens=["A", " second", " answer."])
     assert post(client, chat, f"{reply.id}/regenerate").status_code == 204
@@ -47,7 +40,7 @@ def test_regenerate_keeps_the_previous_reply_as_a_version(client, consultant, ap
 
 
 def test_edit_the_last_question_and_regenerate(client, consultant, app, llm, run_worker):
-    chat = answered_chat(client, llm, run_worker, "Cost of 3 VMs?")
+    chat = answered_chat(client, run_worker, "Cost of 3 VMs?")
     question, reply = messages_of(app, chat)
     llm.reset(tokens=["About", " 300 USD."])
     assert post(client, chat, f"{question.id}/edit", content="Cost of 3 VMs per month?").status_code == 204
@@ -63,7 +56,7 @@ def test_edit_the_last_question_and_regenerate(client, consultant, app, llm, run
 
 
 def test_only_the_latest_finished_exchange_can_change(client, consultant, app, llm, run_worker):
-    chat = answered_chat(client, llm, run_worker)
+    chat = answered_chat(client, run_worker, "First question")
     send(client, chat, "Second question")
     first_reply = messages_of(app, chat)[1]
     refused = post(client, chat, f"{first_reply.id}/regenerate")

@@ -2,7 +2,7 @@
 
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
-from tests.conftest import csrf_from, messages_of, new_chat, send
+from tests.conftest import answered_chat, csrf_from, messages_of, new_chat, send
 from tests.services import wait_for
 
 HTMX = {"HX-Request": "true"}
@@ -60,9 +60,7 @@ def test_stop_before_the_job_starts_cancels_at_once(client, consultant, app, llm
 
 
 def test_stopping_a_finished_reply_is_refused(client, consultant, app, llm, run_worker):
-    chat = new_chat(client)
-    send(client, chat, "Hello")
-    assert run_worker().wait(60) == 0
+    chat = answered_chat(client, run_worker)
     reply = messages_of(app, chat)[1]
     token = csrf_from(client.get(chat).get_data(as_text=True))
     response = client.post(f"{chat}/messages/{reply.id}/stop", data={"csrf_token": token},

@@ -4,7 +4,7 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
-from tests.conftest import csrf_from, messages_of, new_chat, send
+from tests.conftest import answered_chat, csrf_from, messages_of, new_chat, send
 
 HTMX = {"HX-Request": "true"}
 
@@ -90,9 +90,7 @@ def test_failure_after_the_first_token_keeps_the_partial_text(client, consultant
 
 
 def test_only_the_latest_failed_reply_can_be_retried(client, consultant, app, llm, run_worker):
-    chat = new_chat(client)
-    send(client, chat, "Hello")
-    assert run_worker().wait(60) == 0
+    chat = answered_chat(client, run_worker)
     reply = messages_of(app, chat)[1]
     token = csrf_from(client.get(chat).get_data(as_text=True))
     response = client.post(f"{chat}/messages/{reply.id}/retry", data={"csrf_token": token})

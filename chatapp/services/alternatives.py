@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, utcnow
-from chatapp.services.conversation import MessageRejected, publish_messages, restart_reply, validate_content
+from chatapp.services.conversation import (
+    MessageRejected,
+    lock_latest_message,
+    publish_messages,
+    restart_reply,
+    validate_content,
+)
 
 
 def regenerate(chat: ChatSession, reply: ChatMessage) -> None:
     """Write the session's latest reply again, keeping the current one as a version."""
-    _lock_latest(chat, reply, "assistant", "Only the latest reply can be regenerated.")
+    _lock_latest(chat, reply, "Only the latest reply can be regenerated.")
     chat.last_activity_at = utcnow()
     restart_reply(reply, versions=_versions(reply))
 
@@ -26,7 +32,7 @@ def edit_and_regenerate(chat: ChatSession, question: ChatMessage, raw_content: s
                                                                seq=question.seq + 1))
     if reply is None:
         raise MessageRejected("Only the latest question can be edited.", status=409)
-    _lock_latest(chat, reply, "assistant", "Only the latest question can be edited.")
+    _lock_latest(chat, reply, "Only the latest question can be edited.")
     if question.sender != "user":
         db.session.rollback()
         raise MessageRejected("Only your own questions can be edited.", status=409)
@@ -64,11 +70,10 @@ def _versions(message: ChatMessage) -> list[dict]:
     return list((message.meta or {}).get("versions") or [message.as_version()])
 
 
-def _lock_latest(chat: ChatSession, reply: ChatMessage, sender: str, refusal: str) -> None:
-    db.session.refresh(chat, with_for_update=True)
-    latest = db.session.scalar(db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
-                               .order_by(ChatMessage.seq.desc()).limit(1))
-    if reply.sender != sender or latest.id != reply.id:
+def _lock_latest(chat: ChatSession, reply: ChatMessage, refusal: str) -> None:
+    """Refuse unless `reply` is the session's latest message, an assistant reply not in progress."""
+    latest = lock_latest_message(chat)
+    if reply.sender != "assistant" or latest.id != reply.id:
         db.session.rollback()
         raise MessageRejected(refusal, status=409)
     if reply.status in REPLY_IN_PROGRESS:

@@ -87,17 +87,21 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
 
 def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     """Generate a failed reply again, in place; only the session's latest reply can be retried."""
-    db.session.refresh(chat, with_for_update=True)
-    latest = db.session.scalar(
-        db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
-        .order_by(ChatMessage.seq.desc()).limit(1)
-    )
+    latest = lock_latest_message(chat)
     if message.sender != "assistant" or message.status != "failed" or latest.id != message.id:
         db.session.rollback()
         raise MessageRejected("Only the latest failed reply can be retried.", status=409)
     chat.last_activity_at = utcnow()
     restart_reply(message)
     return message
+
+
+def lock_latest_message(chat: ChatSession) -> ChatMessage | None:
+    """Lock the session's row (changes to its last exchange are serialized) and return its latest
+    message."""
+    db.session.refresh(chat, with_for_update=True)
+    return db.session.scalar(db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
+                             .order_by(ChatMessage.seq.desc()).limit(1))
 
 
 def restart_reply(message: ChatMessage, versions: list[dict] | None = None,

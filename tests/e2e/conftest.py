@@ -44,3 +44,9 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/chats")
+
+
+def ask(page, question: str) -> None:
+    """Type a question in the composer and send it."""
+    page.get_by_label("Message").fill(question)
+    page.get_by_role("button", name="Send").click()

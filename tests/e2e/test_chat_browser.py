@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import ask, sign_in
 
 TOKENS = [f" word{i}" for i in range(60)]
 FULL_TEXT = "".join(TOKENS).strip()
@@ -85,8 +85,7 @@ def test_a_failed_reply_can_be_retried_from_the_page(page, make_user, llm, run_w
     run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page)
-    page.get_by_label("Message").fill("Cost estimate for 3 VMs?")
-    page.get_by_role("button", name="Send").click()
+    ask(page, "Cost estimate for 3 VMs?")
     reply = page.locator(".msg-assistant")
     expect(reply.get_by_role("alert")).to_contain_text("The language model service failed (HTTP 500).")
     llm.reset()
@@ -102,8 +101,7 @@ def test_stop_button_ends_the_reply_and_keeps_its_text(page, make_user, llm, run
     run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page)
-    page.get_by_label("Message").fill("Give me a long answer")
-    page.get_by_role("button", name="Send").click()
+    ask(page, "Give me a long answer")
     reply = page.locator(".msg-assistant")
     expect(reply.locator(".body")).to_contain_text("word3")
     reply.get_by_role("button", name="Stop").click()
@@ -121,8 +119,7 @@ def test_regenerate_and_page_through_versions(page, make_user, llm, run_worker):
     run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page)
-    page.get_by_label("Message").fill("Best practices for backups?")
-    page.get_by_role("button", name="Send").click()
+    ask(page, "Best practices for backups?")
     reply = page.locator(".msg-assistant")
     expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
     llm.reset(tokens=["Keep", " three", " copies."])

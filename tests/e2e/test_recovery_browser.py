@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.conftest import messages_of
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import ask, sign_in
 from tests.services import wait_for
 
 TOKENS = [f" word{i}" for i in range(120)]
@@ -19,8 +19,7 @@ def open_chat_and_ask(page, question: str):
     page.get_by_role("button", name="Start chat").click()
     page.wait_for_url(re.compile(r"/chats/[0-9a-f-]{36}$"))
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-    page.get_by_label("Message").fill(question)
-    page.get_by_role("button", name="Send").click()
+    ask(page, question)
     reply = page.locator(".msg-assistant")
     expect(reply.locator(".body")).to_contain_text("word5")
     return reply
