@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -12,6 +13,17 @@ from dataclasses import dataclass, field
 import httpx
 
 STAMP = re.compile(r"(\d+)@(\d{19})")
+_TLS = ssl.create_default_context()  # built once: a client per chat would otherwise load it each time
+# Like a browser: a few connections per client, idle ones dropped before gunicorn's keep-alive
+# (5 s) closes them (a request sent on a connection the server is closing would fail, where a
+# browser quietly sends it again).
+_LIMITS = httpx.Limits(max_connections=6, max_keepalive_connections=6, keepalive_expiry=2.0)
+
+
+def new_client(**options) -> httpx.AsyncClient:
+    """An HTTP client of its own for one chat (one browser): a pool shared by a thousand chats
+    would spend the load generator's time searching itself."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(120), limits=_LIMITS, verify=_TLS, **options)
 
 
 @dataclass
@@ -44,52 +56,59 @@ def _record(sample: Sample, text: str, started: float, last: list[float]) -> Non
     sample.relay.extend((arrived_wall - int(sent)) / 1e9 for _, sent in stamps)
 
 
-async def direct(model_url: str, client: httpx.AsyncClient) -> Sample:
+async def direct(model_url: str) -> Sample:
     """One streaming request straight to the model: the baseline."""
     sample, last = Sample(), []
-    started = time.monotonic()
     body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     try:
-        async with client.stream("POST", model_url + "/chat/completions", json=body) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data: {"):
-                    chunk = json.loads(line[6:])
-                    for choice in chunk.get("choices") or []:
-                        _record(sample, choice["delta"].get("content", ""), started, last)
-                elif line == "data: [DONE]":
-                    sample.done = True
+        async with new_client() as client:
+            started = time.monotonic()
+            async with client.stream("POST", model_url + "/chat/completions",
+                                     json=body) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data: {"):
+                        chunk = json.loads(line[6:])
+                        for choice in chunk.get("choices") or []:
+                            _record(sample, choice["delta"].get("content", ""), started, last)
+                    elif line == "data: [DONE]":
+                        sample.done = True
     except httpx.HTTPError as error:
         sample.error = type(error).__name__
     return sample
 
 
-async def chat(client: httpx.AsyncClient, token: str) -> Sample:
+async def chat(url: str, cookies: httpx.Cookies, token: str) -> Sample:
     """Create a session, open its event stream, send a message, read the reply to its end."""
     sample, last = Sample(), []
     try:
-        created = await client.post("/chats", data={"csrf_token": token})
-        chat_url = created.headers["location"]
-        async with client.stream("GET", chat_url + "/events?after=0-0") as stream:
-            lines = stream.aiter_lines()
-            started = time.monotonic()
-            sent = await client.post(chat_url + "/messages",
-                                     data={"csrf_token": token, "content": "Estimate the cost"})
-            if sent.status_code != 303:
-                sample.error = f"send {sent.status_code}"
-                return sample
-            event = None
-            async for line in lines:
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "reply.delta":
-                    _record(sample, json.loads(line[6:])["text"], started, last)
-                elif line.startswith("data: ") and event in ("reply.done", "reply.failed"):
-                    sample.done = event == "reply.done"
-                    sample.error = None if sample.done else json.loads(line[6:]).get("reason")
+        async with new_client(base_url=url, cookies=cookies) as client:
+            created = await client.post("/chats", data={"csrf_token": token})
+            chat_url = created.headers["location"]
+            async with client.stream("GET", chat_url + "/events?after=0-0") as stream:
+                lines = stream.aiter_lines()
+                started = time.monotonic()
+                sent = await client.post(chat_url + "/messages",
+                                         data={"csrf_token": token, "content": "Estimate the cost"})
+                if sent.status_code != 303:
+                    sample.error = f"send {sent.status_code}"
                     return sample
+                await _read_reply(lines, sample, started, last)
     except (httpx.HTTPError, KeyError) as error:
         sample.error = type(error).__name__
     return sample
+
+
+async def _read_reply(lines, sample: Sample, started: float, last: list[float]) -> None:
+    event = None
+    async for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event == "reply.delta":
+            _record(sample, json.loads(line[6:])["text"], started, last)
+        elif line.startswith("data: ") and event in ("reply.done", "reply.failed"):
+            sample.done = event == "reply.done"
+            sample.error = None if sample.done else json.loads(line[6:]).get("reason")
+            return
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -129,6 +148,12 @@ class Summary:
                    sum(s.tokens for s in samples) / seconds)
 
 
-async def run_many(factory, count: int) -> list[Sample]:
-    """Run `count` coroutines from `factory()` at once; their samples."""
-    return list(await asyncio.gather(*(factory() for _ in range(count))))
+async def run_many(factory, count: int, ramp: float = 0.0) -> list[Sample]:
+    """Run `count` coroutines from `factory()` together, their starts spread evenly over `ramp`
+    seconds; their samples."""
+
+    async def started_after(delay: float) -> Sample:
+        await asyncio.sleep(delay)
+        return await factory()
+
+    return list(await asyncio.gather(*(started_after(i * ramp / count) for i in range(count))))

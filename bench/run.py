@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,15 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fake_model import FakeModel, Pace  # noqa: E402
-from bench.loadgen import Summary, chat, direct, run_many  # noqa: E402
+from bench.loadgen import Summary, chat, direct, new_client, run_many  # noqa: E402
 
 PASSWORD = "bench password 123"
-SCENARIOS = [  # name, concurrent chats, tokens per reply, seconds between tokens
-    ("1 chat, 20 ms/token", 1, 50, 0.02),
-    ("10 chats, 20 ms/token", 10, 100, 0.02),
-    ("100 chats, 20 ms/token", 100, 200, 0.02),
-    ("100 chats, 0 ms/token", 100, 500, 0.0),
-    ("1000 slow chats, 1 token/s", 1000, 10, 1.0),
+WARM_UP_CHATS = 3  # rounds of 4 short chats before measuring
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """`chats` chats at once, each a reply of `tokens` tokens `interval` s apart; their starts
+    spread evenly over `ramp` s (users do not all press Send in the same millisecond); the whole
+    repeated `rounds` times."""
+
+    name: str
+    chats: int
+    tokens: int
+    interval: float
+    ramp: float = 0.0
+    rounds: int = 1
+
+
+SCENARIOS = [
+    Scenario("1 chat at a time (x30), 20 ms/token", 1, 20, 0.02, rounds=30),
+    Scenario("10 chats, 20 ms/token", 10, 100, 0.02),
+    Scenario("100 chats, 20 ms/token", 100, 200, 0.02),
+    Scenario("100 chats, 0 ms/token", 100, 500, 0.0),
+    Scenario("1000 slow chats, 1 token/s, started over 10 s", 1000, 10, 1.0, ramp=10.0),
 ]
 
 
@@ -84,7 +103,7 @@ class Chatapp:
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         return subprocess.Popen([*self.pin, *command], env=self.env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, start_new_session=True)
 
     def rss_mb(self) -> float:
         """Resident memory of every chatapp process (web, workers, Redis), in MB."""
@@ -98,27 +117,29 @@ class Chatapp:
         return total / 1e6
 
     def stop(self) -> None:
-        """Stop every process."""
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            process.wait(20)
+        """Stop the web and worker processes, then Redis (which they need to shut down cleanly)."""
+        for process in reversed(self.processes.values()):
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
 
 
-async def signed_in(url: str) -> tuple[httpx.AsyncClient, str]:
-    """A client signed in as the bench user, and its CSRF token."""
-    limits = httpx.Limits(max_connections=5000, max_keepalive_connections=5000)
-    client = httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(120), limits=limits)
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    await client.post("/login", data={"csrf_token": token, "email": "bench@example.com",
-                                      "password": PASSWORD})
-    page = await client.get("/chats/new")
-    return client, re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+async def signed_in(url: str) -> tuple[httpx.Cookies, str]:
+    """The bench user's sign-in cookies and CSRF token."""
+    async with new_client(base_url=url) as client:
+        page = await client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        await client.post("/login", data={"csrf_token": token, "email": "bench@example.com",
+                                          "password": PASSWORD})
+        page = await client.get("/chats/new")
+        return client.cookies, re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
-async def main() -> None:
-    """Run every scenario, directly and through chatapp, and print the table."""
+async def main(selected: list[int]) -> None:
+    """Run the selected scenarios (all by default), directly and through chatapp, after a
+    warm-up that leaves out the one-off costs (imports, first connections), and print the table."""
     os.sched_setaffinity(0, {1})
     model = FakeModel()
     await model.start()
@@ -126,22 +147,31 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as workdir:
         app = Chatapp(Path(workdir), model_url, core=0)
         try:
-            client, token = await signed_in(app.url)
-            raw = httpx.AsyncClient(timeout=httpx.Timeout(120),
-                                    limits=httpx.Limits(max_connections=5000))
+            cookies, token = await signed_in(app.url)
+            model.pace = Pace(5, 0.0)
+            for _ in range(WARM_UP_CHATS):
+                await run_many(lambda: direct(model_url), 4)
+                await run_many(lambda: chat(app.url, cookies, token), 4)
             rows, peak_rss = [], 0.0
-            for name, count, tokens, interval in SCENARIOS:
-                model.pace = Pace(tokens, interval)
-                base = Summary.of(await run_many(lambda: direct(model_url, raw), count))
+            for scenario in [SCENARIOS[i - 1] for i in selected]:
+                model.pace = Pace(scenario.tokens, scenario.interval)
+                base = Summary.of(await _rounds(scenario, lambda: direct(model_url)))
                 sampler = asyncio.create_task(_sample_rss(app))
-                through = Summary.of(await run_many(lambda: chat(client, token), count))
+                through = Summary.of(await _rounds(scenario, lambda: chat(app.url, cookies, token)))
                 sampler.cancel()
                 peak_rss = max(peak_rss, await _peak(sampler))
-                rows.append((name, base, through))
-                print(f"done: {name}", file=sys.stderr, flush=True)
+                rows.append((scenario.name, base, through))
+                print(f"done: {scenario.name}", file=sys.stderr, flush=True)
             _print(rows, peak_rss)
         finally:
             app.stop()
+
+
+async def _rounds(scenario: Scenario, factory) -> list:
+    samples = []
+    for _ in range(scenario.rounds):
+        samples += await run_many(factory, scenario.chats, scenario.ramp)
+    return samples
 
 
 async def _sample_rss(app: Chatapp) -> float:
@@ -181,4 +211,12 @@ def _print(rows, peak_rss: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", type=int, metavar="N",
+                        help=f"scenario numbers to run (1 to {len(SCENARIOS)}; default: all)")
+    numbers = parser.parse_args().scenarios or list(range(1, len(SCENARIOS) + 1))
+    if not all(1 <= number <= len(SCENARIOS) for number in numbers):
+        parser.error(f"scenario numbers go from 1 to {len(SCENARIOS)}")
+    asyncio.run(main(numbers))

@@ -17,7 +17,8 @@ def blocked_readers(redis_url: str) -> int:
     """Connections of the test database waiting in XREAD right now."""
     r = redis.Redis.from_url(redis_url)
     db = r.connection_pool.connection_kwargs.get("db", 0)
-    return sum(1 for c in r.client_list() if c["cmd"] == "xread" and int(c["db"]) == db)
+    return sum(1 for c in r.client_list()
+               if c["cmd"] == "xread" and "b" in c["flags"] and int(c["db"]) == db)
 
 
 def test_many_viewers_share_one_reader_per_process(live_chat, live_server, llm, run_worker,

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
-import gevent
 import redis
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from chatapp.services import control, events
+from chatapp.services import events
 from chatapp.services.conversation import message_event
 from chatapp.services.llm import Usage, provider_from_config
 from chatapp.services.prompt import build_messages
 from chatapp.services.redis_client import get_redis
 from worker import get_app
+from worker.redis_batch import SharedPipeline
 from worker.reply_stream import Hooks, StreamSettings, pull_reply
+from worker.running import RunningReplies
 
 log = logging.getLogger(__name__)
 
@@ -40,40 +40,25 @@ def generate_reply(message_id: int) -> str:
             .order_by(ChatMessage.seq)
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
-        r = get_redis(app)
-        control.beat(r, message_id, app.config["REPLY_HEARTBEAT_TTL"])  # before any wait
-        heartbeat = gevent.spawn(_keep_beating, r, message_id, app.config["REPLY_HEARTBEAT_TTL"])
-        try:
+        with _process_state(app, "running_replies").running(message_id) as stop:
             message.status = "streaming"
             db.session.commit()
             db.session.close()  # no SQL connection is held while the model streams
-            return _stream(app, session_id, message_id, prompt)
-        finally:
-            heartbeat.kill()
-            with contextlib.suppress(redis.RedisError):  # it expires by itself anyway
-                control.end_beats(r, message_id)
+            return _stream(app, session_id, message_id, prompt, stop)
 
 
-def _keep_beating(r, message_id: int, ttl: float) -> None:
-    """Refresh the reply's heartbeat until killed; the reaper treats silence as a dead worker."""
-    while True:
-        with contextlib.suppress(redis.RedisError):  # the stream loop reports Redis trouble
-            control.beat(r, message_id, ttl)
-        gevent.sleep(ttl / 3)
-
-
-def _stream(app, session_id, message_id: int, prompt: list[dict]) -> str:
+def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
     r = get_redis(app)
     log_settings = events.LogSettings.from_config(app.config)
     started = time.monotonic()
+    writer = _process_state(app, "reply_pipeline")
     hooks = Hooks(
-        publish=lambda delta, text: events.append_delta(r, session_id, message_id, delta, text,
-                                                        log_settings),
+        publish=lambda delta, text: writer.execute(
+            lambda pipe: events.add_delta(pipe, session_id, message_id, delta, text, log_settings)),
         save=lambda text: _save(message_id, content=text),
-        should_stop=lambda: control.stop_requested(r, message_id),
     )
     outcome = pull_reply(provider_from_config(app.config), prompt,
-                         StreamSettings.from_config(app.config), hooks)
+                         StreamSettings.from_config(app.config), hooks, stop)
     if outcome.status == "failed":
         log.warning("reply %s failed: %s", message_id, outcome.error,
                     exc_info=outcome.exception)
@@ -126,6 +111,16 @@ def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:
                 log.error("could not announce the end of a reply: Redis unavailable")
                 return
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
+
+
+def _process_state(app, name: str):
+    """What the process's replies share: their Redis pipeline ("reply_pipeline") and their
+    heartbeats and stop requests ("running_replies")."""
+    if name not in app.extensions:
+        app.extensions["reply_pipeline"] = SharedPipeline(get_redis(app))
+        app.extensions["running_replies"] = RunningReplies(get_redis(app),
+                                                           app.config["REPLY_HEARTBEAT_TTL"])
+    return app.extensions[name]
 
 
 def _save(message_id: int, **values) -> None:

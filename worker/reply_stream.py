@@ -1,9 +1,9 @@
 """Pulling one reply out of a provider: retries, timeouts, coalescing and stopping.
 
 The provider is read in a producer greenlet that feeds a queue; the job's greenlet consumes the
-queue with timeouts, so it can coalesce tokens, look at the stop flag and enforce the first-token
-and idle timeouts even while the model sends nothing. Killing the producer closes the provider's
-request.
+queue with timeouts, so it can coalesce tokens and enforce the first-token and idle timeouts even
+while the model sends nothing. A stop request drops a marker into the same queue. Killing the
+producer closes the provider's request.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import gevent
 import redis
+from gevent.event import Event
 from gevent.queue import Empty, Queue
 
 from chatapp.services.llm import Provider, ProviderError, Usage
@@ -23,6 +24,7 @@ from chatapp.services.llm import Provider, ProviderError, Usage
 log = logging.getLogger(__name__)
 
 _END = object()
+_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,6 @@ class StreamSettings:
     retries: int = 2
     retry_base_delay: float = 0.5
     save_interval: float = 3.0
-    stop_check_interval: float = 0.1
 
     @classmethod
     def from_config(cls, config: dict) -> StreamSettings:
@@ -66,17 +67,23 @@ class Hooks:
 
     publish: Callable[[str, str], None]  # (new text, whole text so far)
     save: Callable[[str], None]  # whole text so far, every save_interval
-    should_stop: Callable[[], bool]
 
 
 def pull_reply(provider: Provider, prompt: list[dict], settings: StreamSettings,
-               hooks: Hooks) -> Outcome:
-    """Stream the reply to `prompt`, publishing text as it comes; return how it ended."""
+               hooks: Hooks, stop: Event) -> Outcome:
+    """Stream the reply to `prompt`, publishing text as it comes, until it ends or `stop` is set;
+    return how it ended."""
     items: Queue = Queue()
     producer = gevent.spawn(_produce, provider, prompt, items, settings)
+
+    def on_stop(_event) -> None:
+        items.put(_STOP)
+
+    stop.rawlink(on_stop)
     try:
         return _consume(items, settings, hooks)
     finally:
+        stop.unlink(on_stop)
         producer.kill(block=True, timeout=2)
 
 
@@ -134,13 +141,13 @@ class _Consumer:
 
     def run(self, items: Queue) -> Outcome:
         settings, hooks, outcome = self.settings, self.hooks, self.outcome
-        started = last_item = last_stop_check = last_save = time.monotonic()
+        started = last_item = last_save = time.monotonic()
         while True:
             now = time.monotonic()
             waiting_for_first = outcome.first_token_ms is None
             deadline = started + settings.first_token_timeout if waiting_for_first \
                 else last_item + settings.idle_timeout
-            wait = min(settings.stop_check_interval, deadline - now)
+            wait = deadline - now
             if self.flush_at is not None:
                 wait = min(wait, self.flush_at - now)
             try:
@@ -148,6 +155,10 @@ class _Consumer:
             except Empty:
                 item = None
             now = time.monotonic()
+            if item is _STOP:
+                self.flush()
+                outcome.status = "cancelled"
+                return outcome
             if item is _END:
                 self.flush()
                 outcome.status = "done"
@@ -168,12 +179,6 @@ class _Consumer:
                     self.flush_at = self.flush_at or now + settings.coalesce
             if self.flush_at is not None and now >= self.flush_at:
                 self.flush()
-            if now - last_stop_check >= settings.stop_check_interval:
-                last_stop_check = now
-                if hooks.should_stop():
-                    self.flush()
-                    outcome.status = "cancelled"
-                    return outcome
             if item is None and now >= deadline:
                 self.flush()
                 return _timed_out(outcome, settings)

@@ -11,16 +11,17 @@ ALIVE_KEY = "chat:reply:{}:alive"
 
 def request_stop(r: redis.Redis, message_id: int) -> None:
     """Ask the job writing reply `message_id` to stop (it checks between chunks)."""
-    r.set(STOP_KEY.format(message_id), 1, ex=STOP_TTL_SECONDS)
+    r.set(stop_key(message_id), 1, ex=STOP_TTL_SECONDS)
 
 
-def stop_requested(r: redis.Redis, message_id: int) -> bool:
-    """True once a stop was asked for reply `message_id`."""
-    return bool(r.exists(STOP_KEY.format(message_id)))
+def stop_key(message_id: int) -> str:
+    """The Redis key that, once set, asks the job writing reply `message_id` to stop."""
+    return STOP_KEY.format(message_id)
 
 
 def beat(r: redis.Redis, message_id: int, ttl: float) -> None:
-    """Say that the job writing reply `message_id` is alive, for the next `ttl` seconds."""
+    """Say that the job writing reply `message_id` is alive, for the next `ttl` seconds (`r` may
+    be a pipeline, to beat for many replies at once)."""
     r.set(ALIVE_KEY.format(message_id), 1, px=int(ttl * 1000))
 
 

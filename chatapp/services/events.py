@@ -64,14 +64,12 @@ def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
     return [_decode(res) for res in results if isinstance(res, (bytes, str))]
 
 
-def append_delta(r: redis.Redis, session_id, message_id: int, text: str, full_text: str,
-                 settings=LogSettings()) -> str:
-    """Append a reply.delta and record the reply's text so far, atomically."""
-    with r.pipeline(transaction=True) as pipe:
-        _set_partial(pipe, session_id, message_id, full_text, settings)
-        _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text})
-        results = pipe.execute()
-    return _decode(results[2])
+def add_delta(pipe, session_id, message_id: int, text: str, full_text: str,
+              settings=LogSettings()) -> None:
+    """Add to transaction `pipe`: a reply.delta event and the reply's text so far (the writer
+    batches many replies' deltas in one transaction, see worker/redis_batch.py)."""
+    _set_partial(pipe, session_id, message_id, full_text, settings)
+    _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text})
 
 
 def end_reply(r: redis.Redis, session_id, message_id: int, type_: str, data: dict,

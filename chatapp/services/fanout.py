@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
 
 import redis
@@ -25,6 +26,7 @@ from chatapp.services.events import EVENTS_KEY, Event, id_key, read_range, to_ev
 log = logging.getLogger(__name__)
 
 BLOCK_MS = 15000
+READ_INTERVAL = 0.005  # seconds between the starts of two reads while events keep coming
 MAX_QUEUED = 5000  # events waiting for one viewer before it is cut off
 _CLOSED = object()
 
@@ -131,7 +133,13 @@ class EventHub:
 
     def _read(self) -> None:
         wake_id = self._head(self.wake_key)
+        last_read = 0.0
         while True:
+            # One XREAD names every stream read, so back-to-back reads under load would cost more
+            # than the events they return: pace them, letting the next one collect a batch. An
+            # idle reader blocks in XREAD and answers its first event at once.
+            time.sleep(max(0.0, last_read + READ_INTERVAL - time.monotonic()))
+            last_read = time.monotonic()
             with self._lock:
                 if not self._subscribers:
                     self._reader = None

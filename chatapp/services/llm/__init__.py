@@ -28,6 +28,7 @@ def provider_from_config(config: dict) -> Provider:
             connect_timeout=config["LLM_CONNECT_TIMEOUT"],
             # a backstop: the reply job enforces the first-token and idle timeouts itself
             read_timeout=max(config["LLM_FIRST_TOKEN_TIMEOUT"], config["LLM_IDLE_TIMEOUT"]) + 5,
+            max_connections=config["LLM_CONCURRENCY"],
         )
     from chatapp.services.llm.offline import OfflineProvider
 

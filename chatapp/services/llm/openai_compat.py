@@ -10,6 +10,21 @@ import httpx
 from chatapp.services.llm.base import ProviderError, Usage
 from chatapp.services.prompt import estimate_tokens
 
+_clients: dict[tuple, httpx.Client] = {}
+
+
+def shared_client(connect_timeout: float, read_timeout: float, max_connections: int) -> httpx.Client:
+    """The process's HTTP client for these settings. Replies share its connection pool, so a new
+    reply reuses an open connection to the model instead of paying for a new one (and, over
+    HTTPS, for a TLS handshake and a certificate store load)."""
+    key = (connect_timeout, read_timeout, max_connections)
+    if key not in _clients:
+        _clients[key] = httpx.Client(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections))
+    return _clients[key]
+
 
 class OpenAICompatProvider:
     """Streams `POST {base_url}/chat/completions` with `stream: true`."""
@@ -18,12 +33,12 @@ class OpenAICompatProvider:
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None,
                  max_tokens: int = 1024, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0):
+                 read_timeout: float = 60.0, max_connections: int = 50):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key = api_key
         self.max_tokens = max_tokens
-        self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self.client = shared_client(connect_timeout, read_timeout, max_connections)
 
     def stream(self, messages: list[dict]) -> Iterator[str | Usage]:
         """Yield the reply's text chunks, then its Usage (reported by the server or estimated)."""
@@ -41,25 +56,24 @@ class OpenAICompatProvider:
         pieces = 0
         finished = False
         try:
-            with httpx.Client(timeout=self.timeout) as client:
-                with client.stream("POST", self.url, json=body, headers=headers) as response:
-                    _raise_for_status(response)
-                    for payload in _sse_data(response.iter_lines()):
-                        if payload == "[DONE]":
-                            finished = True
-                            break
-                        chunk = _parse(payload)
-                        if chunk.get("error"):
-                            raise ProviderError(_error_text(chunk["error"]), retryable=True)
-                        if chunk.get("usage"):
-                            usage = Usage(chunk["usage"].get("prompt_tokens", 0),
-                                          chunk["usage"].get("completion_tokens", 0))
-                        for choice in chunk.get("choices") or []:
-                            finished = finished or bool(choice.get("finish_reason"))
-                            text = (choice.get("delta") or {}).get("content")
-                            if text:
-                                pieces += 1
-                                yield text
+            with self.client.stream("POST", self.url, json=body, headers=headers) as response:
+                _raise_for_status(response)
+                for payload in _sse_data(response.iter_lines()):
+                    if payload == "[DONE]":
+                        finished = True
+                        break
+                    chunk = _parse(payload)
+                    if chunk.get("error"):
+                        raise ProviderError(_error_text(chunk["error"]), retryable=True)
+                    if chunk.get("usage"):
+                        usage = Usage(chunk["usage"].get("prompt_tokens", 0),
+                                      chunk["usage"].get("completion_tokens", 0))
+                    for choice in chunk.get("choices") or []:
+                        finished = finished or bool(choice.get("finish_reason"))
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            pieces += 1
+                            yield text
         except httpx.TimeoutException as exc:
             raise ProviderError("The language model took too long to answer.", True) from exc
         except httpx.TransportError as exc:
