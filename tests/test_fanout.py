@@ -7,18 +7,20 @@ import threading
 import httpx
 import redis
 
+from chatapp.services.events import NOTIFY_CHANNEL
 from tests.services import wait_for
 from tests.sse_client import parse_sse
 
 VIEWERS = 20
 
 
-def blocked_readers(redis_url: str) -> int:
-    """Connections of the test database waiting in XREAD right now."""
+def session_listeners(redis_url: str, chat_url: str) -> int:
+    """Pub/Sub subscriptions to the session's notify channel (one per web process that has
+    viewers of it, however many viewers)."""
+    session_id = chat_url.rstrip("/").rsplit("/", 1)[1]
     r = redis.Redis.from_url(redis_url)
-    db = r.connection_pool.connection_kwargs.get("db", 0)
-    return sum(1 for c in r.client_list()
-               if c["cmd"] == "xread" and "b" in c["flags"] and int(c["db"]) == db)
+    return dict(r.pubsub_numsub(NOTIFY_CHANNEL.format(session_id)))[
+        NOTIFY_CHANNEL.format(session_id).encode()]
 
 
 def test_many_viewers_share_one_reader_per_process(live_chat, live_server, llm, run_worker,
@@ -41,8 +43,8 @@ def test_many_viewers_share_one_reader_per_process(live_chat, live_server, llm, 
     for thread in threads:
         thread.start()
     connected.wait()
-    wait_for(lambda: blocked_readers(redis_url) >= 1, 10, "the event hub to read")
-    assert blocked_readers(redis_url) <= 2  # gunicorn runs 2 worker processes for the tests
+    wait_for(lambda: session_listeners(redis_url, chat) >= 1, 10, "the event hub to listen")
+    assert session_listeners(redis_url, chat) <= 2  # gunicorn runs 2 worker processes for tests
     run_worker()
     for thread in threads:
         thread.join(60)

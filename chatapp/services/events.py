@@ -3,7 +3,8 @@
 Key ``chat:session:<id>:events`` holds entries ``{type, data}`` (data is JSON); the entry id is the
 event id. Beside it, the hash ``chat:session:<id>:partial`` maps each reply in progress to its text so
 far, written in the same transaction as the reply's events, so a snapshot (text so far + the id it
-covers) is always consistent with the log that follows it.
+covers) is always consistent with the log that follows it. Every append also publishes an empty
+message on ``chat:session:<id>:notify``, so readers learn which logs to read.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import redis
 
 EVENTS_KEY = "chat:session:{}:events"
 PARTIAL_KEY = "chat:session:{}:partial"
+NOTIFY_CHANNEL = "chat:session:{}:notify"  # Pub/Sub: "the log has new entries" (see fanout.py)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict) -> No
     fields = {"type": type_, "data": json.dumps(data, separators=(",", ":"))}
     pipe.xadd(key, fields, maxlen=settings.maxlen, approximate=True)
     pipe.expire(key, settings.ttl_seconds)
+    pipe.publish(NOTIFY_CHANNEL.format(session_id), b"")
 
 
 def append(r: redis.Redis, session_id, type_: str, data: dict, settings=LogSettings()) -> str:

@@ -1,9 +1,12 @@
 """In-process fan-out of session event logs: one Redis reader per web process, many viewers.
 
 Every live viewer in a web process (the consultant's tabs, admins watching, API clients)
-subscribes here instead of reading Redis itself. One reader, in the background, blocks on a
-single XREAD over every stream that has viewers and hands each entry to their queues. A new stream
-wakes the reader through a small per-process wake-up stream, so it never waits a block period.
+subscribes here instead of reading Redis itself. One reader, in the background, listens on a
+single Pub/Sub connection to the notify channels of the sessions that have viewers, reads (XREAD)
+only the logs that were notified, and hands each entry to their viewers' queues. Its cost follows
+the events that happen, not the number of sessions watched. A new session is read once right
+after its channel is subscribed, so entries appended meanwhile are not missed; a per-process wake
+channel tells the reader about new sessions at once.
 
 A subscriber gets exactly the events after the id it gives: the ones the reader already passed
 are read once from Redis (its backlog), later ones arrive from the reader, and any overlap is
@@ -21,11 +24,11 @@ import uuid
 
 import redis
 
-from chatapp.services.events import EVENTS_KEY, Event, id_key, read_range, to_event
+from chatapp.services.events import EVENTS_KEY, NOTIFY_CHANNEL, Event, id_key, read_range, to_event
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS = 15000
+BLOCK_SECONDS = 15.0  # longest wait for a notification before looking at the viewers again
 READ_INTERVAL = 0.005  # seconds between the starts of two reads while events keep coming
 MAX_QUEUED = 5000  # events waiting for one viewer before it is cut off
 _CLOSED = object()
@@ -77,13 +80,14 @@ class Subscription:
 class EventHub:
     """The process's single reader of session event logs."""
 
-    def __init__(self, r: redis.Redis, block_ms: int = BLOCK_MS):
+    def __init__(self, r: redis.Redis, block_seconds: float = BLOCK_SECONDS):
         self.redis = r
-        self.block_ms = block_ms
-        self.wake_key = f"chat:hub:{uuid.uuid4().hex}:wake"
+        self.block_seconds = block_seconds
+        self.wake_channel = f"chat:hub:{uuid.uuid4().hex}:wake"
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[Subscription]] = {}
         self._positions: dict[str, str] = {}
+        self._viewers_changed = False
         self._reader: threading.Thread | None = None
 
     def subscribe(self, session_id, after_id: str) -> Subscription:
@@ -92,7 +96,9 @@ class EventHub:
         head = self._head(key)
         subscription = Subscription(self, key, after_id)
         with self._lock:
-            self._positions.setdefault(key, head)
+            if key not in self._positions:
+                self._positions[key] = head
+                self._viewers_changed = True
             self._subscribers.setdefault(key, set()).add(subscription)
             passed = self._positions[key]  # later entries will reach the subscription's queue
             start_reader = self._reader is None
@@ -100,8 +106,8 @@ class EventHub:
                 self._reader = threading.Thread(target=self._read, name="event-hub", daemon=True)
         if start_reader:
             self._reader.start()
-        else:
-            self._wake()
+        elif self._viewers_changed:
+            self.redis.publish(self.wake_channel, b"")
         backlog = []
         if id_key(passed) > id_key(after_id):
             backlog = read_range(self.redis, session_id, after_id, passed)
@@ -120,43 +126,75 @@ class EventHub:
                 if not viewers:
                     del self._subscribers[subscription.key]
                     del self._positions[subscription.key]
+                    self._viewers_changed = True
 
     def _head(self, key: str) -> str:
         last = self.redis.xrevrange(key, count=1)
         return last[0][0].decode() if last else "0-0"
 
-    def _wake(self) -> None:
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(self.wake_key, {"w": 1}, maxlen=10, approximate=False)
-            pipe.expire(self.wake_key, 3600)
-            pipe.execute()
-
     def _read(self) -> None:
-        wake_id = self._head(self.wake_key)
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(self.wake_channel)
+            self._read_loop(pubsub)
+        except redis.RedisError:
+            log.warning("event hub lost Redis; viewers will reconnect", exc_info=True)
+            self._end_all()
+        finally:
+            pubsub.close()
+
+    def _read_loop(self, pubsub) -> None:
+        watched: set[str] = set()  # stream keys whose channel is subscribed
+        due: set[str] = set()  # stream keys to read
         last_read = 0.0
         while True:
-            # One XREAD names every stream read, so back-to-back reads under load would cost more
-            # than the events they return: pace them, letting the next one collect a batch. An
-            # idle reader blocks in XREAD and answers its first event at once.
-            time.sleep(max(0.0, last_read + READ_INTERVAL - time.monotonic()))
-            last_read = time.monotonic()
             with self._lock:
                 if not self._subscribers:
                     self._reader = None
                     return
-                streams = {self.wake_key: wake_id, **self._positions}
-            try:
-                reply = self.redis.xread(streams, block=self.block_ms)
-            except redis.RedisError:
-                log.warning("event hub lost Redis; viewers will reconnect", exc_info=True)
-                self._end_all()
-                return
-            for raw_key, entries in reply or []:
-                key = raw_key.decode()
-                if key == self.wake_key:
-                    wake_id = entries[-1][0].decode()
-                    continue
-                self._dispatch(key, [to_event(entry_id, fields) for entry_id, fields in entries])
+                changed, self._viewers_changed = self._viewers_changed, False
+                wanted = set(self._positions) if changed else watched
+            if changed:
+                self._follow(pubsub, wanted - watched, watched - wanted)
+                due |= wanted - watched
+                watched = wanted
+            if not due:
+                due |= self._notified(pubsub, self.block_seconds)
+            # Pace the reads under load, so each collects a batch; an idle reader answers its
+            # first notification at once.
+            time.sleep(max(0.0, last_read + READ_INTERVAL - time.monotonic()))
+            due |= self._notified(pubsub, 0)
+            last_read = time.monotonic()
+            if due:
+                self._read_due(due)
+                due = set()
+
+    @staticmethod
+    def _follow(pubsub, added: set[str], removed: set[str]) -> None:
+        if removed:
+            pubsub.unsubscribe(*(_channel_of(key) for key in removed))
+        if added:
+            pubsub.subscribe(*(_channel_of(key) for key in added))
+
+    @staticmethod
+    def _notified(pubsub, timeout: float) -> set[str]:
+        """Stream keys notified within `timeout` s (the first wait only), then all pending."""
+        keys = set()
+        message = pubsub.get_message(timeout=timeout)
+        while message is not None:
+            if message["type"] == "message":
+                keys.add(_key_of(message["channel"]))
+            message = pubsub.get_message(timeout=0)
+        return keys
+
+    def _read_due(self, due: set[str]) -> None:
+        with self._lock:
+            streams = {key: self._positions[key] for key in due if key in self._positions}
+        if not streams:
+            return
+        for raw_key, entries in self.redis.xread(streams) or []:
+            self._dispatch(raw_key.decode(),
+                           [to_event(entry_id, fields) for entry_id, fields in entries])
 
     def _dispatch(self, key: str, batch: list[Event]) -> None:
         with self._lock:
@@ -175,3 +213,13 @@ class EventHub:
             self._subscribers.clear()
             self._positions.clear()
             self._reader = None
+
+
+def _channel_of(key: str) -> str:
+    """The notify channel of stream `key`."""
+    return NOTIFY_CHANNEL.format(key.split(":")[2])
+
+
+def _key_of(channel: bytes) -> str:
+    """The stream key of notify channel `channel`."""
+    return EVENTS_KEY.format(channel.decode().split(":")[2])
