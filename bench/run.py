@@ -50,7 +50,8 @@ SCENARIOS = [
     Scenario("10 chats, 20 ms/token", 10, 100, 0.02),
     Scenario("100 chats, 20 ms/token", 100, 200, 0.02),
     Scenario("100 chats, 0 ms/token", 100, 500, 0.0),
-    Scenario("1000 slow chats, 1 token/s, started over 10 s", 1000, 10, 1.0, ramp=10.0),
+    Scenario("1000 slow chats (1 token/s, 60 tokens), started over 30 s", 1000, 60, 1.0,
+             ramp=30.0),
 ]
 
 
@@ -105,16 +106,21 @@ class Chatapp:
         return subprocess.Popen([*self.pin, *command], env=self.env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, start_new_session=True)
 
+    def _tree(self, name: str) -> list[psutil.Process]:
+        try:
+            parent = psutil.Process(self.processes[name].pid)
+            return [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def rss_mb(self) -> float:
         """Resident memory of every chatapp process (web, workers, Redis), in MB."""
-        total = 0
-        for process in self.processes.values():
-            try:
-                parent = psutil.Process(process.pid)
-                total += sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
-            except psutil.NoSuchProcess:
-                pass
-        return total / 1e6
+        return sum(p.memory_info().rss for name in self.processes for p in self._tree(name)) / 1e6
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by the web, worker and Redis processes."""
+        return {name: sum(sum(p.cpu_times()[:2]) for p in self._tree(name))
+                for name in self.processes}
 
     def stop(self) -> None:
         """Stop the web and worker processes, then Redis (which they need to shut down cleanly)."""
@@ -157,10 +163,14 @@ async def main(selected: list[int]) -> None:
                 model.pace = Pace(scenario.tokens, scenario.interval)
                 base = Summary.of(await _rounds(scenario, lambda: direct(model_url)))
                 sampler = asyncio.create_task(_sample_rss(app))
+                cpu_before, started = app.cpu_seconds(), time.monotonic()
                 through = Summary.of(await _rounds(scenario, lambda: chat(app.url, cookies, token)))
+                cpu = {name: seconds - cpu_before[name]
+                       for name, seconds in app.cpu_seconds().items()}
+                cpu["wall"] = time.monotonic() - started
                 sampler.cancel()
                 peak_rss = max(peak_rss, await _peak(sampler))
-                rows.append((scenario.name, base, through))
+                rows.append((scenario, base, through, cpu))
                 print(f"done: {scenario.name}", file=sys.stderr, flush=True)
             _print(rows, peak_rss)
         finally:
@@ -196,8 +206,8 @@ def _print(rows, peak_rss: float) -> None:
     print("| scenario | chats ok | errors | TTFT p50 direct / chatapp (added) | TTFT p99 direct / "
           "chatapp (added) | relay p50 / p99 | p99 gap direct / chatapp | tokens/s direct / chatapp |")
     print("|---|---|---|---|---|---|---|---|")
-    for name, base, run in rows:
-        print(f"| {name} | {run.completed}/{run.chats} | {len(run.errors)} | "
+    for scenario, base, run, _ in rows:
+        print(f"| {scenario.name} | {run.completed}/{run.chats} | {len(run.errors)} | "
               f"{base.ttft_p50 * ms:.1f} / {run.ttft_p50 * ms:.1f} ms "
               f"(+{(run.ttft_p50 - base.ttft_p50) * ms:.1f}) | "
               f"{base.ttft_p99 * ms:.1f} / {run.ttft_p99 * ms:.1f} ms "
@@ -208,6 +218,13 @@ def _print(rows, peak_rss: float) -> None:
         if run.errors:
             print(f"|  errors: {sorted(set(run.errors))[:3]} | | | | | | | |")
     print(f"\nPeak RSS of chatapp (web + workers + Redis): {peak_rss:.0f} MB")
+    print("\n| scenario | CPU ms per chat: web / workers / Redis | chatapp's core busy |")
+    print("|---|---|---|")
+    for scenario, _, _, cpu in rows:
+        chats = scenario.chats * scenario.rounds
+        busy = (cpu["web"] + cpu["workers"] + cpu["redis"]) / cpu["wall"]
+        print(f"| {scenario.name} | {cpu['web'] * ms / chats:.1f} / {cpu['workers'] * ms / chats:.1f}"
+              f" / {cpu['redis'] * ms / chats:.1f} | {busy:.0%} |")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from chatapp.models import ChatMessage
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
 from tests.conftest import answered_chat, csrf_from, messages_of, new_chat, send
+from tests.services import wait_for
 
 HTMX = {"HX-Request": "true"}
 
@@ -127,3 +128,19 @@ def test_fast_tokens_are_coalesced_into_fewer_events(client, consultant, app, ll
     assert deltas[0].data["text"] == " t0"
     assert "".join(e.data["text"] for e in deltas) == reply.content
     assert len(deltas) < len(tokens) / 2
+
+
+def test_streaming_reply_is_saved_to_sql_before_it_ends(client, consultant, app, llm, run_worker):
+    llm.reset(tokens=[f" t{i}" for i in range(60)], delay=0.05)  # about 3 s of streaming
+    chat = new_chat(client)
+    send(client, chat, "Hello")
+    worker = run_worker()
+
+    def saved_while_streaming():
+        reply = messages_of(app, chat)[1]
+        return reply.status == "streaming" and reply.content.startswith(" t0 t1")
+
+    wait_for(saved_while_streaming, 20, "a save of the reply's text while it streams")
+    assert worker.wait(60) == 0
+    reply = messages_of(app, chat)[1]
+    assert reply.status == "done" and reply.content == "".join(f" t{i}" for i in range(60))

@@ -15,6 +15,7 @@ from chatapp.services.llm import Usage, provider_from_config
 from chatapp.services.prompt import build_messages
 from chatapp.services.redis_client import get_redis
 from worker import get_app
+from worker.periodic_saves import PeriodicSaves
 from worker.redis_batch import SharedPipeline
 from worker.reply_stream import Hooks, StreamSettings, pull_reply
 from worker.running import RunningReplies
@@ -55,7 +56,7 @@ def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
     hooks = Hooks(
         publish=lambda delta, text: writer.execute(
             lambda pipe: events.add_delta(pipe, session_id, message_id, delta, text, log_settings)),
-        save=lambda text: _save(message_id, content=text),
+        save=lambda text: _process_state(app, "periodic_saves").save(message_id, text),
     )
     outcome = pull_reply(provider_from_config(app.config), prompt,
                          StreamSettings.from_config(app.config), hooks, stop)
@@ -114,19 +115,14 @@ def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:
 
 
 def _process_state(app, name: str):
-    """What the process's replies share: their Redis pipeline ("reply_pipeline") and their
-    heartbeats and stop requests ("running_replies")."""
+    """What the process's replies share: their Redis pipeline ("reply_pipeline"), their
+    heartbeats and stop requests ("running_replies") and their saves ("periodic_saves")."""
     if name not in app.extensions:
+        app.extensions["periodic_saves"] = PeriodicSaves(app)
         app.extensions["reply_pipeline"] = SharedPipeline(get_redis(app))
         app.extensions["running_replies"] = RunningReplies(get_redis(app),
                                                            app.config["REPLY_HEARTBEAT_TTL"])
     return app.extensions[name]
-
-
-def _save(message_id: int, **values) -> None:
-    db.session.execute(db.update(ChatMessage).where(ChatMessage.id == message_id).values(**values))
-    db.session.commit()
-    db.session.close()
 
 
 def _ms_since(start: float) -> int:

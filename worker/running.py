@@ -1,8 +1,8 @@
 """The replies one llm worker process is writing: their heartbeats and their stop requests.
 
 A reply job must say it is alive (the reaper fails or re-runs replies whose worker went silent)
-and notice a Stop within a second. Asked of Redis by each reply, that is a request per reply every
-tenth of a second; here one greenlet asks for all of them at once, and wakes a reply only when its
+and notice a Stop within a second. Asked of Redis by each reply, that is a request per reply several
+times a second; here one greenlet asks for all of them at once, and wakes a reply only when its
 stop was requested.
 """
 
@@ -21,7 +21,7 @@ from chatapp.services import control
 
 log = logging.getLogger(__name__)
 
-STOP_CHECK_INTERVAL = 0.1  # seconds: a Stop takes effect within about this long
+STOP_CHECK_INTERVAL = 0.25  # seconds: a Stop takes effect within about this long
 
 
 class RunningReplies:

@@ -42,11 +42,13 @@ class LogSettings:
         return cls(config["STREAM_MAXLEN"], config["STREAM_TTL_SECONDS"])
 
 
-def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict) -> None:
+def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict, *,
+          refresh_ttl: bool = True) -> None:
     key = EVENTS_KEY.format(session_id)
     fields = {"type": type_, "data": json.dumps(data, separators=(",", ":"))}
     pipe.xadd(key, fields, maxlen=settings.maxlen, approximate=True)
-    pipe.expire(key, settings.ttl_seconds)
+    if refresh_ttl:
+        pipe.expire(key, settings.ttl_seconds)
     pipe.publish(NOTIFY_CHANNEL.format(session_id), b"")
 
 
@@ -70,9 +72,11 @@ def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
 def add_delta(pipe, session_id, message_id: int, text: str, full_text: str,
               settings=LogSettings()) -> None:
     """Add to transaction `pipe`: a reply.delta event and the reply's text so far (the writer
-    batches many replies' deltas in one transaction, see worker/redis_batch.py)."""
+    batches many replies' deltas in one transaction, see worker/redis_batch.py). The log's expiry
+    was set by the reply's message.created and is set again by its end."""
     _set_partial(pipe, session_id, message_id, full_text, settings)
-    _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text})
+    _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text},
+          refresh_ttl=False)
 
 
 def end_reply(r: redis.Redis, session_id, message_id: int, type_: str, data: dict,
