@@ -54,8 +54,8 @@ def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
     started = time.monotonic()
     writer = _process_state(app, "reply_pipeline")
     hooks = Hooks(
-        publish=lambda delta, text: writer.execute(
-            lambda pipe: events.add_delta(pipe, session_id, message_id, delta, text, log_settings)),
+        publish=lambda delta: writer.execute(
+            lambda pipe: events.add_delta(pipe, session_id, message_id, delta, log_settings)),
         save=lambda text: _process_state(app, "periodic_saves").save(message_id, text),
     )
     outcome = pull_reply(provider_from_config(app.config), prompt,

@@ -65,7 +65,7 @@ class Outcome:
 class Hooks:
     """What the stream does with a reply as it grows."""
 
-    publish: Callable[[str, str], None]  # (new text, whole text so far)
+    publish: Callable[[str], None]  # new text
     save: Callable[[str], None]  # whole text so far, every save_interval
 
 
@@ -137,7 +137,7 @@ class _Consumer:
         chunk, self.pending, self.flush_at = self.pending, "", None
         if chunk:
             self.outcome.text += chunk
-            self.hooks.publish(chunk, self.outcome.text)
+            self.hooks.publish(chunk)
 
     def run(self, items: Queue) -> Outcome:
         settings, hooks, outcome = self.settings, self.hooks, self.outcome
@@ -173,7 +173,7 @@ class _Consumer:
                 if waiting_for_first:  # the first token is never held back
                     outcome.first_token_ms = int((now - started) * 1000)
                     outcome.text += item
-                    hooks.publish(item, outcome.text)
+                    hooks.publish(item)
                 else:
                     self.pending += item
                     self.flush_at = self.flush_at or now + settings.coalesce

@@ -1,10 +1,12 @@
 """The per-session event log: a Redis Stream read by every live transport.
 
 Key ``chat:session:<id>:events`` holds entries ``{type, data}`` (data is JSON); the entry id is the
-event id. Beside it, the hash ``chat:session:<id>:partial`` maps each reply in progress to its text so
-far, written in the same transaction as the reply's events, so a snapshot (text so far + the id it
-covers) is always consistent with the log that follows it. Every append also publishes an empty
-message on ``chat:session:<id>:notify``, so readers learn which logs to read.
+event id. Beside it, the hash ``chat:session:<id>:partial`` lists the replies in progress and the
+string ``chat:session:<id>:partial:<message id>`` holds each one's text so far, appended to in the
+same transaction as the reply's events (a delta costs its own size, not the reply's), so a snapshot
+(texts so far + the id they cover) is always consistent with the log that follows it. Every
+append also publishes an empty message on ``chat:session:<id>:notify``, so readers learn which
+logs to read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 import redis
 
 EVENTS_KEY = "chat:session:{}:events"
-PARTIAL_KEY = "chat:session:{}:partial"
+PARTIAL_KEY = "chat:session:{}:partial"  # hash: message id -> "1" while the reply is in progress
+PARTIAL_TEXT_KEY = PARTIAL_KEY + ":{}"  # string: the reply's text so far
 NOTIFY_CHANNEL = "chat:session:{}:notify"  # Pub/Sub: "the log has new entries" (see fanout.py)
 
 
@@ -62,19 +65,20 @@ def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
     """Append several events atomically; mark `replies_started` as in progress (empty text)."""
     with r.pipeline(transaction=True) as pipe:
         for message_id in replies_started:
-            _set_partial(pipe, session_id, message_id, "", settings)
+            pipe.hset(PARTIAL_KEY.format(session_id), str(message_id), "1")
+            pipe.expire(PARTIAL_KEY.format(session_id), settings.ttl_seconds)
+            pipe.set(PARTIAL_TEXT_KEY.format(session_id, message_id), "", ex=settings.ttl_seconds)
         for type_, data in events:
             _xadd(pipe, session_id, settings, type_, data)
         results = pipe.execute()
     return [_decode(res) for res in results if isinstance(res, (bytes, str))]
 
 
-def add_delta(pipe, session_id, message_id: int, text: str, full_text: str,
-              settings=LogSettings()) -> None:
-    """Add to transaction `pipe`: a reply.delta event and the reply's text so far (the writer
-    batches many replies' deltas in one transaction, see worker/redis_batch.py). The log's expiry
-    was set by the reply's message.created and is set again by its end."""
-    _set_partial(pipe, session_id, message_id, full_text, settings)
+def add_delta(pipe, session_id, message_id: int, text: str, settings=LogSettings()) -> None:
+    """Add to transaction `pipe`: a reply.delta event and `text` appended to the reply's text so
+    far (the writer batches many replies' deltas in one transaction, see worker/redis_batch.py).
+    The expiries were set when the reply started and are set again when it ends."""
+    pipe.append(PARTIAL_TEXT_KEY.format(session_id, message_id), text)
     _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text},
           refresh_ttl=False)
 
@@ -84,15 +88,22 @@ def end_reply(r: redis.Redis, session_id, message_id: int, type_: str, data: dic
     """Append a reply's final event (done, failed, cancelled) and forget its text so far."""
     with r.pipeline(transaction=True) as pipe:
         pipe.hdel(PARTIAL_KEY.format(session_id), str(message_id))
+        pipe.delete(PARTIAL_TEXT_KEY.format(session_id, message_id))
         _xadd(pipe, session_id, settings, type_, data)
         results = pipe.execute()
-    return _decode(results[1])
+    return _decode(results[2])
 
 
-def _set_partial(pipe, session_id, message_id: int, text: str, settings: LogSettings) -> None:
-    key = PARTIAL_KEY.format(session_id)
-    pipe.hset(key, str(message_id), text)
-    pipe.expire(key, settings.ttl_seconds)
+# The last entry of the log, then message id and text so far of each reply in progress.
+_SNAPSHOT_SCRIPT = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local texts = {}
+for _, id in ipairs(redis.call('HKEYS', KEYS[2])) do
+  texts[#texts + 1] = id
+  texts[#texts + 1] = redis.call('GET', KEYS[2] .. ':' .. id) or ''
+end
+return {last, texts}
+"""
 
 
 def snapshot(r: redis.Redis, session_id) -> tuple[str, dict[int, str]]:
@@ -100,12 +111,10 @@ def snapshot(r: redis.Redis, session_id) -> tuple[str, dict[int, str]]:
 
     The id is ``0-0`` when the log is empty: everything appended later comes after it.
     """
-    with r.pipeline(transaction=True) as pipe:
-        pipe.xrevrange(EVENTS_KEY.format(session_id), count=1)
-        pipe.hgetall(PARTIAL_KEY.format(session_id))
-        last, partial = pipe.execute()
+    script = r.register_script(_SNAPSHOT_SCRIPT)
+    last, texts = script(keys=[EVENTS_KEY.format(session_id), PARTIAL_KEY.format(session_id)])
     last_id = _decode(last[0][0]) if last else "0-0"
-    return last_id, {int(k): _decode(v) for k, v in partial.items()}
+    return last_id, {int(texts[i]): _decode(texts[i + 1]) for i in range(0, len(texts), 2)}
 
 
 def is_valid_id(event_id: str) -> bool:

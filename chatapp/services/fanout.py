@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_SECONDS = 15.0  # longest wait for a notification before looking at the viewers again
 READ_INTERVAL = 0.005  # seconds between the starts of two reads while events keep coming
+MESSAGE_READ_SECONDS = 5.0  # to receive the rest of a notification whose first bytes arrived
 MAX_QUEUED = 5000  # events waiting for one viewer before it is cut off
 _CLOSED = object()
 
@@ -177,15 +178,18 @@ class EventHub:
             pubsub.subscribe(*(_channel_of(key) for key in added))
 
     @staticmethod
-    def _notified(pubsub, timeout: float) -> set[str]:
-        """Stream keys notified within `timeout` s (the first wait only), then all pending."""
+    def _notified(pubsub, wait: float) -> set[str]:
+        """Stream keys notified: the first message is waited for up to `wait` s, then those that
+        have arrived are taken. A message is read only once its first bytes are there, with time
+        to receive the rest (a read that gives up halfway would leave the connection unusable)."""
         keys = set()
-        message = pubsub.get_message(timeout=timeout)
-        while message is not None:
-            if message["type"] == "message":
+        message = pubsub.get_message(timeout=wait) if wait else None
+        while True:
+            if message is not None and message["type"] == "message":
                 keys.add(_key_of(message["channel"]))
-            message = pubsub.get_message(timeout=0)
-        return keys
+            if not pubsub.connection.can_read(timeout=0):
+                return keys
+            message = pubsub.get_message(timeout=MESSAGE_READ_SECONDS)
 
     def _read_due(self, due: set[str]) -> None:
         with self._lock:
