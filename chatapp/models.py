@@ -156,6 +156,11 @@ class ChatMessage(db.Model):
         }
 
     @property
+    def attempt(self) -> int:
+        """How many times this reply was started over (retry, regenerate, re-run); 0 at first."""
+        return int((self.meta or {}).get("attempt", 0))
+
+    @property
     def shown_version(self) -> int:
         """Index of the version on show, among `meta["versions"]` (0 when there is only one)."""
         return int((self.meta or {}).get("shown", 0))

@@ -2,7 +2,9 @@
 
 import signal
 
-from chatapp.services import events
+from rq.job import Job, JobStatus
+
+from chatapp.services import events, jobs
 from chatapp.services.redis_client import get_redis
 from tests.conftest import messages_of, new_chat, send
 from tests.services import wait_for
@@ -59,3 +61,32 @@ def test_worker_killed_before_the_first_token_runs_the_reply_again(client, consu
     types = [e.type for e in log_of(app, reply.session_id)]
     assert types.count("message.updated") == 1 and types[-1] == "reply.done"
     assert len(messages_of(app, chat)) == 2
+
+
+def test_frozen_worker_cannot_write_over_the_reply_run_again(client, consultant, app, llm,
+                                                            run_worker):
+    """A worker that only looked dead (frozen past its heartbeat) is superseded: when it wakes,
+    its late text is refused and its end dropped, so the re-run's reply stands as it was."""
+    llm.reset(tokens=[" stale"] * 5, first_delay=3)
+    chat = new_chat(client)
+    send(client, chat, "Hello")
+    # one reply at a time: a frozen worker waiting for a job would be handed the re-run by Redis
+    frozen = run_worker("llm", burst=False, env={**QUICK_HEARTBEAT, "CHATAPP_LLM_CONCURRENCY": "1"})
+    wait_for(lambda: status_of(app, chat) == "streaming" and llm.requests, 30, "the model call")
+    frozen.send_signal(signal.SIGSTOP)
+    try:
+        llm.reset(tokens=["Fresh", " answer."])
+        run_worker("llm", "default", burst=False, env=QUICK_HEARTBEAT)
+        wait_for(lambda: status_of(app, chat) == "done", 30, "the reply to be written again")
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    reply = messages_of(app, chat)[1]
+    with app.app_context():
+        old_job = Job.fetch(jobs.reply_job_id(reply.id, 0), connection=get_redis())
+    wait_for(lambda: old_job.get_status(refresh=True) == JobStatus.FINISHED, 30,
+             "the woken worker to end its superseded attempt")
+    log = log_of(app, reply.session_id)
+    reply = messages_of(app, chat)[1]
+    assert reply.status == "done" and reply.attempt == 1 and reply.content == "Fresh answer."
+    assert "".join(e.data["text"] for e in log if e.type == "reply.delta") == "Fresh answer."
+    assert log[-1].type == "reply.done"

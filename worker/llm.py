@@ -8,7 +8,7 @@ import time
 import redis
 
 from chatapp.extensions import db
-from chatapp.models import ChatMessage
+from chatapp.models import REPLY_IN_PROGRESS, ChatMessage
 from chatapp.services import events
 from chatapp.services.conversation import message_event
 from chatapp.services.llm import Usage, provider_from_config
@@ -41,21 +41,23 @@ def generate_reply(message_id: int) -> str:
             .order_by(ChatMessage.seq)
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
-        with _process_state(app, "running_replies").running(message_id) as stop:
+        attempt = message.attempt
+        with _process_state(app, "running_replies").running(message_id, attempt) as stop:
             message.status = "streaming"
             db.session.commit()
             db.session.close()  # no SQL connection is held while the model streams
-            return _stream(app, session_id, message_id, prompt, stop)
+            return _stream(app, session_id, message_id, attempt, prompt, stop)
 
 
-def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
+def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], stop) -> str:
     r = get_redis(app)
     log_settings = events.LogSettings.from_config(app.config)
     started = time.monotonic()
     writer = _process_state(app, "reply_pipeline")
     hooks = Hooks(
         publish=lambda delta: writer.execute(
-            lambda pipe: events.add_delta(pipe, session_id, message_id, delta, log_settings)),
+            lambda pipe: events.add_delta(pipe, session_id, message_id, attempt, delta,
+                                          log_settings))[0] is not None,
         save=lambda text: _process_state(app, "periodic_saves").save(message_id, text),
     )
     outcome = pull_reply(provider_from_config(app.config), prompt,
@@ -64,8 +66,9 @@ def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
         log.warning("reply %s failed: %s", message_id, outcome.error,
                     exc_info=outcome.exception)
     end_reply(r, log_settings, message_id, outcome.status, outcome.text, usage=outcome.usage,
-         error=outcome.error, retryable=outcome.retryable, first_token_ms=outcome.first_token_ms,
-         latency_ms=_ms_since(started))
+              error=outcome.error, retryable=outcome.retryable,
+              first_token_ms=outcome.first_token_ms, latency_ms=_ms_since(started),
+              attempt=attempt)
     if outcome.exception is not None:
         raise outcome.exception  # RQ records the job as failed, for ops to see
     return outcome.status
@@ -73,9 +76,19 @@ def _stream(app, session_id, message_id: int, prompt: list[dict], stop) -> str:
 
 def end_reply(r, settings, message_id: int, status: str, text: str, *,
               usage: Usage | None = None, error: str | None = None, retryable: bool = False,
-              first_token_ms: int | None = None, latency_ms: int | None = None) -> None:
-    """Write the final state to SQL, then announce it (a reload after the event shows it)."""
+              first_token_ms: int | None = None, latency_ms: int | None = None,
+              attempt: int | None = None) -> None:
+    """Write the final state to SQL, then announce it (a reload after the event shows it).
+
+    A job passes its `attempt`: if the reply was meanwhile ended or started over by the orphan
+    reaper (the job looked dead), the job's outcome is dropped."""
     message = db.session.get(ChatMessage, message_id)
+    if attempt is not None and (message.attempt != attempt
+                                or message.status not in REPLY_IN_PROGRESS):
+        log.warning("reply %s attempt %s superseded (now attempt %s, %s): its end is dropped",
+                    message_id, attempt, message.attempt, message.status)
+        db.session.close()
+        return
     message.content = text
     message.status = status
     meta = dict(message.meta or {})

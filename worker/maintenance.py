@@ -41,8 +41,9 @@ def reap_orphan_replies() -> dict[str, int]:
             if control.is_alive(r, reply.id) or _job_still_coming(r, reply, ttl):
                 continue
             text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
-            attempts = int((reply.meta or {}).get("attempt", 0)) + 1
-            if not text and attempts < MAX_ATTEMPTS:
+            # A worker that only looked dead (frozen, overloaded) must not write on afterwards.
+            control.request_stop(r, reply.id, reply.attempt)
+            if not text and reply.attempt + 1 < MAX_ATTEMPTS:
                 log.warning("reply %s lost its worker before any text: running it again", reply.id)
                 restart_reply(reply)
                 counts["rerun"] += 1
@@ -58,9 +59,8 @@ def _job_still_coming(r, reply: ChatMessage, ttl: float) -> bool:
     """True when the reply's job waits in its queue, or started too recently to have beaten."""
     if reply.status != "pending":
         return False
-    attempt = int((reply.meta or {}).get("attempt", 0))
     try:
-        job = Job.fetch(jobs.reply_job_id(reply.id, attempt), connection=r)
+        job = Job.fetch(jobs.reply_job_id(reply.id, reply.attempt), connection=r)
     except NoSuchJobError:
         return False
     status = job.get_status(refresh=False)

@@ -65,7 +65,7 @@ class Outcome:
 class Hooks:
     """What the stream does with a reply as it grows."""
 
-    publish: Callable[[str], None]  # new text
+    publish: Callable[[str], bool]  # new text; False: refused, the attempt was asked to stop
     save: Callable[[str], None]  # whole text so far, every save_interval
 
 
@@ -133,11 +133,16 @@ class _Consumer:
         self.pending = ""  # text received but not yet published
         self.flush_at: float | None = None
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Publish the text received so far; False when refused (the attempt was asked to stop):
+        the reply keeps only the text that was published."""
         chunk, self.pending, self.flush_at = self.pending, "", None
-        if chunk:
-            self.outcome.text += chunk
-            self.hooks.publish(chunk)
+        if not chunk:
+            return True
+        if not self.hooks.publish(chunk):
+            return False
+        self.outcome.text += chunk
+        return True
 
     def run(self, items: Queue) -> Outcome:
         settings, hooks, outcome = self.settings, self.hooks, self.outcome
@@ -155,13 +160,8 @@ class _Consumer:
             except Empty:
                 item = None
             now = time.monotonic()
-            if item is _STOP:
-                self.flush()
-                outcome.status = "cancelled"
-                return outcome
-            if item is _END:
-                self.flush()
-                outcome.status = "done"
+            if item is _STOP or item is _END:
+                outcome.status = "done" if self.flush() and item is _END else "cancelled"
                 return outcome
             if isinstance(item, BaseException):
                 self.flush()
@@ -170,15 +170,15 @@ class _Consumer:
                 outcome.usage = item
             elif item is not None:
                 last_item = now
+                self.pending += item
                 if waiting_for_first:  # the first token is never held back
                     outcome.first_token_ms = int((now - started) * 1000)
-                    outcome.text += item
-                    hooks.publish(item)
+                    self.flush_at = now
                 else:
-                    self.pending += item
                     self.flush_at = self.flush_at or now + settings.coalesce
-            if self.flush_at is not None and now >= self.flush_at:
-                self.flush()
+            if self.flush_at is not None and now >= self.flush_at and not self.flush():
+                outcome.status = "cancelled"
+                return outcome
             if item is None and now >= deadline:
                 self.flush()
                 return _timed_out(outcome, settings)

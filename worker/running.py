@@ -30,21 +30,22 @@ class RunningReplies:
     def __init__(self, r: redis.Redis, heartbeat_ttl: float):
         self.redis = r
         self.heartbeat_ttl = heartbeat_ttl
-        self._stops: dict[int, Event] = {}
+        self._stops: dict[tuple[int, int], Event] = {}  # by (message id, attempt)
         self._watcher: gevent.Greenlet | None = None
 
     @contextlib.contextmanager
-    def running(self, message_id: int) -> Iterator[Event]:
-        """Mark reply `message_id` as being written while the block runs; the event yielded is
-        set when a stop is requested. Raises redis.RedisError when Redis cannot be reached."""
+    def running(self, message_id: int, attempt: int) -> Iterator[Event]:
+        """Mark attempt `attempt` of reply `message_id` as being written while the block runs;
+        the event yielded is set when its stop is requested. Raises redis.RedisError when Redis
+        cannot be reached."""
         control.beat(self.redis, message_id, self.heartbeat_ttl)  # before any wait
-        stop = self._stops[message_id] = Event()
+        stop = self._stops[message_id, attempt] = Event()
         if self._watcher is None:
             self._watcher = gevent.spawn(self._watch)
         try:
             yield stop
         finally:
-            del self._stops[message_id]
+            del self._stops[message_id, attempt]
             with contextlib.suppress(redis.RedisError):  # it expires by itself anyway
                 control.end_beats(self.redis, message_id)
 
@@ -63,13 +64,13 @@ class RunningReplies:
         finally:
             self._watcher = None
 
-    def _check(self, message_ids: list[int], beat: bool) -> None:
+    def _check(self, replies: list[tuple[int, int]], beat: bool) -> None:
         with self.redis.pipeline(transaction=False) as pipe:
-            pipe.mget([control.stop_key(message_id) for message_id in message_ids])
+            pipe.mget([control.stop_key(*reply) for reply in replies])
             if beat:
-                for message_id in message_ids:
+                for message_id, _ in replies:
                     control.beat(pipe, message_id, self.heartbeat_ttl)
             stops = pipe.execute()[0]
-        for message_id, stop in zip(message_ids, stops, strict=True):
-            if stop is not None and message_id in self._stops:
-                self._stops[message_id].set()
+        for reply, stop in zip(replies, stops, strict=True):
+            if stop is not None and reply in self._stops:
+                self._stops[reply].set()

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import redis
 
-STOP_KEY = "chat:reply:{}:stop"
+STOP_KEY = "chat:reply:{}:{}:stop"  # message id, attempt
 STOP_TTL_SECONDS = 3600
 ALIVE_KEY = "chat:reply:{}:alive"
 
 
-def request_stop(r: redis.Redis, message_id: int) -> None:
-    """Ask the job writing reply `message_id` to stop (it checks between chunks)."""
-    r.set(stop_key(message_id), 1, ex=STOP_TTL_SECONDS)
+def request_stop(r: redis.Redis, message_id: int, attempt: int) -> None:
+    """Ask the job writing attempt `attempt` of reply `message_id` to stop (within a moment)."""
+    r.set(stop_key(message_id, attempt), 1, ex=STOP_TTL_SECONDS)
 
 
-def stop_key(message_id: int) -> str:
-    """The Redis key that, once set, asks the job writing reply `message_id` to stop."""
-    return STOP_KEY.format(message_id)
+def stop_key(message_id: int, attempt: int) -> str:
+    """The Redis key that, once set, asks the job writing that attempt of the reply to stop."""
+    return STOP_KEY.format(message_id, attempt)
 
 
 def beat(r: redis.Redis, message_id: int, ttl: float) -> None:

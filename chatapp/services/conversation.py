@@ -109,7 +109,7 @@ def restart_reply(message: ChatMessage, versions: list[dict] | None = None,
     """Write reply `message` again from scratch, as a new attempt (a retry, a regeneration, or a
     reply whose worker died before sending any text). `versions` are the earlier versions to
     keep (the new one is added when it ends); `also_updated` messages are announced with it."""
-    attempt = int((message.meta or {}).get("attempt", 0)) + 1
+    attempt = message.attempt + 1
     versions = versions if versions is not None else (message.meta or {}).get("versions")
     message.status = "pending"
     message.content = ""
@@ -138,7 +138,7 @@ def stop_reply(chat: ChatSession, message: ChatMessage) -> None:
         events.end_reply(r, chat.id, message.id, "reply.cancelled", message_event(message),
                          events.LogSettings.from_config(current_app.config))
     else:
-        control.request_stop(r, message.id)
+        control.request_stop(r, message.id, message.attempt)
 
 
 def message_event(message: ChatMessage) -> dict:

@@ -17,6 +17,8 @@ from typing import Any
 
 import redis
 
+from chatapp.services.control import stop_key
+
 EVENTS_KEY = "chat:session:{}:events"
 PARTIAL_KEY = "chat:session:{}:partial"  # hash: message id -> "1" while the reply is in progress
 PARTIAL_TEXT_KEY = PARTIAL_KEY + ":{}"  # string: the reply's text so far
@@ -45,13 +47,11 @@ class LogSettings:
         return cls(config["STREAM_MAXLEN"], config["STREAM_TTL_SECONDS"])
 
 
-def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict, *,
-          refresh_ttl: bool = True) -> None:
+def _xadd(pipe, session_id, settings: LogSettings, type_: str, data: dict) -> None:
     key = EVENTS_KEY.format(session_id)
     fields = {"type": type_, "data": json.dumps(data, separators=(",", ":"))}
     pipe.xadd(key, fields, maxlen=settings.maxlen, approximate=True)
-    if refresh_ttl:
-        pipe.expire(key, settings.ttl_seconds)
+    pipe.expire(key, settings.ttl_seconds)
     pipe.publish(NOTIFY_CHANNEL.format(session_id), b"")
 
 
@@ -74,13 +74,29 @@ def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
     return [_decode(res) for res in results if isinstance(res, (bytes, str))]
 
 
-def add_delta(pipe, session_id, message_id: int, text: str, settings=LogSettings()) -> None:
+# Refused (nil) once the attempt was asked to stop: after a Stop, or once the orphan reaper gave up
+# on a worker that only looked dead, no stray text of that attempt reaches the log. Sent with EVAL
+# (Redis caches it): EVALSHA would need a check for a Redis restarted since, a round trip more.
+_DELTA_SCRIPT = " ".join("""
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+redis.call('APPEND', KEYS[2], ARGV[1])
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'type', 'reply.delta',
+                      'data', ARGV[2])
+redis.call('PUBLISH', ARGV[4], '')
+return id
+""".split())
+
+
+def add_delta(pipe, session_id, message_id: int, attempt: int, text: str,
+              settings=LogSettings()) -> None:
     """Add to transaction `pipe`: a reply.delta event and `text` appended to the reply's text so
-    far (the writer batches many replies' deltas in one transaction, see worker/redis_batch.py).
-    The expiries were set when the reply started and are set again when it ends."""
-    pipe.append(PARTIAL_TEXT_KEY.format(session_id, message_id), text)
-    _xadd(pipe, session_id, settings, "reply.delta", {"message_id": message_id, "text": text},
-          refresh_ttl=False)
+    far, unless this attempt of the reply was asked to stop (the writer batches many replies'
+    deltas in one transaction, see worker/redis_batch.py). The expiries were set when the reply
+    started and are set again when it ends."""
+    data = json.dumps({"message_id": message_id, "text": text}, separators=(",", ":"))
+    pipe.eval(_DELTA_SCRIPT, 3, stop_key(message_id, attempt),
+              PARTIAL_TEXT_KEY.format(session_id, message_id), EVENTS_KEY.format(session_id),
+              text, data, settings.maxlen, NOTIFY_CHANNEL.format(session_id))
 
 
 def end_reply(r: redis.Redis, session_id, message_id: int, type_: str, data: dict,
