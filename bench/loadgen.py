@@ -31,6 +31,7 @@ class Sample:
     """What one chat (or one direct request) saw."""
 
     ttft: float | None = None  # seconds from the request to the first token
+    send: float | None = None  # seconds the send (POST of the message) took
     relay: list[float] = field(default_factory=list)  # per token: arrival - send time (s)
     gaps: list[float] = field(default_factory=list)  # between arrivals (s)
     tokens: int = 0
@@ -89,6 +90,7 @@ async def chat(url: str, cookies: httpx.Cookies, token: str) -> Sample:
                 started = time.monotonic()
                 sent = await client.post(chat_url + "/messages",
                                          data={"csrf_token": token, "content": "Estimate the cost"})
+                sample.send = time.monotonic() - started
                 if sent.status_code != 303:
                     sample.error = f"send {sent.status_code}"
                     return sample
@@ -128,6 +130,8 @@ class Summary:
     errors: list[str]
     ttft_p50: float
     ttft_p99: float
+    send_p50: float
+    send_p99: float
     relay_p50: float
     relay_p99: float
     gap_p99: float
@@ -137,6 +141,7 @@ class Summary:
     def of(cls, samples: list[Sample]) -> Summary:
         """Summarise samples; tokens/s counts from the first token seen to the last."""
         ttft = [s.ttft for s in samples if s.ttft is not None]
+        send = [s.send for s in samples if s.send is not None]
         firsts = [s.first_at for s in samples if s.first_at is not None]
         lasts = [s.last_at for s in samples if s.last_at is not None]
         seconds = max(lasts) - min(firsts) if firsts and max(lasts) > min(firsts) else float("nan")
@@ -144,6 +149,7 @@ class Summary:
         gaps = [g for s in samples for g in s.gaps]
         return cls(len(samples), sum(s.done for s in samples), [s.error for s in samples if s.error],
                    statistics.median(ttft) if ttft else float("nan"), percentile(ttft, 99),
+                   percentile(send, 50), percentile(send, 99),
                    percentile(relay, 50), percentile(relay, 99), percentile(gaps, 99),
                    sum(s.tokens for s in samples) / seconds)
 

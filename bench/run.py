@@ -67,12 +67,12 @@ def free_port() -> int:
 class Chatapp:
     """The embedded default, started on core 0."""
 
-    def __init__(self, workdir: Path, model_url: str, core: int):
+    def __init__(self, workdir: Path, model_url: str, core: int, database_url: str | None):
         self.port, redis_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT),
                     "CHATAPP_SECRET_KEY": "bench", "CHATAPP_SESSION_COOKIE_SECURE": "false",
-                    "CHATAPP_DATABASE_URL": f"sqlite:///{workdir / 'chatapp.db'}",
+                    "CHATAPP_DATABASE_URL": database_url or f"sqlite:///{workdir / 'chatapp.db'}",
                     "CHATAPP_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                     "CHATAPP_LLM_BASE_URL": model_url, "CHATAPP_LLM_MODEL": "bench",
                     "CHATAPP_LLM_CONCURRENCY": "1000", "CHATAPP_LOG_LEVEL": "WARNING",
@@ -143,7 +143,7 @@ async def signed_in(url: str) -> tuple[httpx.Cookies, str]:
         return client.cookies, re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
-async def main(selected: list[int]) -> None:
+async def main(selected: list[int], database_url: str | None) -> None:
     """Run the selected scenarios (all by default), directly and through chatapp, after a
     warm-up that leaves out the one-off costs (imports, first connections), and print the table."""
     os.sched_setaffinity(0, {1})
@@ -151,7 +151,7 @@ async def main(selected: list[int]) -> None:
     await model.start()
     model_url = f"http://127.0.0.1:{model.port}/v1"
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as workdir:
-        app = Chatapp(Path(workdir), model_url, core=0)
+        app = Chatapp(Path(workdir), model_url, core=0, database_url=database_url)
         try:
             cookies, token = await signed_in(app.url)
             model.pace = Pace(5, 0.0)
@@ -218,12 +218,14 @@ def _print(rows, peak_rss: float) -> None:
         if run.errors:
             print(f"|  errors: {sorted(set(run.errors))[:3]} | | | | | | | |")
     print(f"\nPeak RSS of chatapp (web + workers + Redis): {peak_rss:.0f} MB")
-    print("\n| scenario | CPU ms per chat: web / workers / Redis | chatapp's core busy |")
-    print("|---|---|---|")
-    for scenario, _, _, cpu in rows:
+    print("\n| scenario | send p50 / p99 | CPU ms per chat: web / workers / Redis | chatapp's core "
+          "busy |")
+    print("|---|---|---|---|")
+    for scenario, _, run, cpu in rows:
         chats = scenario.chats * scenario.rounds
         busy = (cpu["web"] + cpu["workers"] + cpu["redis"]) / cpu["wall"]
-        print(f"| {scenario.name} | {cpu['web'] * ms / chats:.1f} / {cpu['workers'] * ms / chats:.1f}"
+        print(f"| {scenario.name} | {run.send_p50 * ms:.0f} / {run.send_p99 * ms:.0f} ms "
+              f"| {cpu['web'] * ms / chats:.1f} / {cpu['workers'] * ms / chats:.1f}"
               f" / {cpu['redis'] * ms / chats:.1f} | {busy:.0%} |")
 
 
@@ -233,7 +235,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", type=int, metavar="N",
                         help=f"scenario numbers to run (1 to {len(SCENARIOS)}; default: all)")
-    numbers = parser.parse_args().scenarios or list(range(1, len(SCENARIOS) + 1))
+    parser.add_argument("--database-url", help="an empty database to use instead of SQLite "
+                        "(e.g. postgresql://postgres@127.0.0.1/bench); not pinned to a core")
+    arguments = parser.parse_args()
+    numbers = arguments.scenarios or list(range(1, len(SCENARIOS) + 1))
     if not all(1 <= number <= len(SCENARIOS) for number in numbers):
         parser.error(f"scenario numbers go from 1 to {len(SCENARIOS)}")
-    asyncio.run(main(numbers))
+    asyncio.run(main(numbers, arguments.database_url))

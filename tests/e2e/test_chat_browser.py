@@ -130,3 +130,35 @@ def test_regenerate_and_page_through_versions(page, make_user, llm, run_worker):
     expect(reply.locator(".body")).to_have_text("Hello from the fake model.")
     expect(reply.locator(".versions")).to_contain_text("1 / 2")
     expect(page.locator(".msg")).to_have_count(2)
+
+
+def test_a_late_answer_to_the_send_keeps_the_streamed_text(page, make_user, llm, run_worker):
+    """The response to the sender's own POST can arrive after reply text has streamed in (a slow
+    network): it adds nothing already on the page, so that text is never wiped."""
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.1)  # 6 s of streaming
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    held = []
+
+    def hold_the_send(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        held.append((route, route.fetch()))  # the server has answered; the browser waits
+
+    page.route(re.compile(r"/chats/[0-9a-f-]{36}/messages$"), hold_the_send)
+    ask(page, "Which risks should we raise with Acme?")
+    body = page.locator(".msg-assistant .body")
+    expect(body).to_contain_text("word5")  # streamed in while the send's answer is held
+    assert len(held) == 1
+    route, response = held[0]
+    route.fulfill(response=response)
+    expect(page.get_by_label("Message")).to_have_value("")  # the answer was swapped in
+    # read at once (no retrying expect: the final reply.done would restore any wiped text)
+    reply = page.locator(".msg-assistant")
+    assert "status-done" not in reply.get_attribute("class")
+    assert "word5" in body.inner_text()
+    expect(reply).to_have_class(re.compile("status-done"), timeout=20000)
+    expect(body).to_have_text(FULL_TEXT)
+    expect(page.locator(".msg")).to_have_count(2)
