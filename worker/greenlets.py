@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gevent
 from gevent.pool import Pool
+from greenlet import greenlet
+from rq.exceptions import StopRequested
 from rq.timeouts import BaseDeathPenalty
 from rq.worker import SimpleWorker
 from rq.worker.base import WorkerStatus
@@ -40,11 +42,30 @@ class GreenletWorker(SimpleWorker):
     def __init__(self, *args, concurrency: int = 50, **kwargs):
         super().__init__(*args, **kwargs)
         self.pool = Pool(concurrency)
+        self._waiting_for_job: greenlet | None = None  # the main loop, while it waits
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """Take a job only when a slot is free, so waiting jobs stay available to other workers."""
-        self.pool.wait_available()
-        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        self._waiting_for_job = gevent.getcurrent()
+        try:
+            self.pool.wait_available()
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        finally:
+            self._waiting_for_job = None
+
+    def _shutdown(self):
+        """Warm shutdown (SIGTERM, Ctrl-C): take no more jobs, let the running ones end.
+
+        Under gevent the signal handler may run in another greenlet than the main loop's, where
+        RQ's StopRequested would be lost and the worker would go on: the main loop is interrupted
+        in its wait instead.
+        """
+        self._stop_requested = True
+        waiting = self._waiting_for_job
+        if waiting is gevent.getcurrent():
+            raise StopRequested()
+        if waiting is not None:
+            gevent.kill(waiting, StopRequested)
 
     def execute_job(self, job, queue):
         """Start the job in a greenlet and return at once."""
