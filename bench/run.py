@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fake_model import FakeModel, Pace  # noqa: E402
 from bench.loadgen import Summary, chat, direct, new_client, run_many  # noqa: E402
+from deploy.embedded import stop_in_order  # noqa: E402
 
 PASSWORD = "bench password 123"
 WARM_UP_CHATS = 3  # rounds of 4 short chats before measuring
@@ -123,13 +123,8 @@ class Chatapp:
                 for name in self.processes}
 
     def stop(self) -> None:
-        """Stop the web and worker processes, then Redis (which they need to shut down cleanly)."""
-        for process in reversed(self.processes.values()):
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        """Stop the web and worker processes, then Redis."""
+        stop_in_order(list(self.processes.values()), seconds=60)
 
 
 async def signed_in(url: str) -> tuple[httpx.Cookies, str]:

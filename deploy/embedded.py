@@ -56,7 +56,7 @@ def main() -> int:
         print("\nStopping chatapp…")
         return 0
     finally:
-        _stop(children)
+        stop_in_order(children)
 
 
 def _environment() -> dict[str, str]:
@@ -160,16 +160,18 @@ def _announce(url: str, logins: list[tuple[str, str, str]]) -> None:
     print("\n".join(lines), flush=True)
 
 
-def _stop(children: list[subprocess.Popen]) -> None:
+def stop_in_order(children: list[subprocess.Popen], seconds: float = 20) -> None:
+    """Stop the process groups started last first (web, then workers, then Redis, which the others
+    need until they have stopped); whatever still runs after `seconds` in all is killed."""
+    deadline = time.monotonic() + seconds
     for child in reversed(children):
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for child in reversed(children):
         try:
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 if __name__ == "__main__":
