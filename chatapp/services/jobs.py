@@ -25,10 +25,14 @@ def reply_job_id(message_id: int, attempt: int) -> str:
 
 
 def enqueue_reaper(interval: float) -> None:
-    """Queue one orphan-reply check per `interval`, however many workers ask for it."""
+    """Queue one orphan-reply check per `interval`, however many workers ask for it (the first
+    to claim the interval in Redis queues it)."""
+    slot = int(time.time() // interval)
+    if not get_redis().set(f"chat:reaper:{slot}", 1, nx=True, ex=int(interval * 3) + 1):
+        return
     queue(DEFAULT_QUEUE).enqueue(
         "worker.maintenance.reap_orphan_replies",
-        job_id=f"reap-orphan-replies-{int(time.time() // interval)}",
+        job_id=f"reap-orphan-replies-{slot}",
         job_timeout=60,
         result_ttl=600,
         description="fail or re-run replies whose worker died",
