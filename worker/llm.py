@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import redis
 
@@ -42,7 +43,7 @@ def generate_reply(message_id: int) -> str:
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
         attempt = message.attempt
-        with _process_state(app, "running_replies").running(message_id, attempt) as stop:
+        with _shared(app).running.running(message_id, attempt) as stop:
             message.status = "streaming"
             db.session.commit()
             db.session.close()  # no SQL connection is held while the model streams
@@ -53,12 +54,12 @@ def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], 
     r = get_redis(app)
     log_settings = events.LogSettings.from_config(app.config)
     started = time.monotonic()
-    writer = _process_state(app, "reply_pipeline")
+    shared = _shared(app)
     hooks = Hooks(
-        publish=lambda delta: writer.execute(
+        publish=lambda delta: shared.pipeline.execute(
             lambda pipe: events.add_delta(pipe, session_id, message_id, attempt, delta,
                                           log_settings))[0] is not None,
-        save=lambda text: _process_state(app, "periodic_saves").save(message_id, text),
+        save=lambda text: shared.saves.save(message_id, text),
     )
     outcome = pull_reply(provider_from_config(app.config), prompt,
                          StreamSettings.from_config(app.config), hooks, stop)
@@ -127,15 +128,23 @@ def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:
             time.sleep(min(2.0, 0.1 * 2 ** attempt))
 
 
-def _process_state(app, name: str):
-    """What the process's replies share: their Redis pipeline ("reply_pipeline"), their
-    heartbeats and stop requests ("running_replies") and their saves ("periodic_saves")."""
-    if name not in app.extensions:
-        app.extensions["periodic_saves"] = PeriodicSaves(app)
-        app.extensions["reply_pipeline"] = SharedPipeline(get_redis(app))
-        app.extensions["running_replies"] = RunningReplies(get_redis(app),
-                                                           app.config["REPLY_HEARTBEAT_TTL"])
-    return app.extensions[name]
+@dataclass(frozen=True)
+class _SharedByReplies:
+    """What the replies of one worker process share."""
+
+    pipeline: SharedPipeline  # their Redis writes
+    running: RunningReplies  # their heartbeats and stop requests
+    saves: PeriodicSaves  # their saves to SQL while streaming
+
+
+def _shared(app) -> _SharedByReplies:
+    """The process's shared reply machinery, created on first use."""
+    if "replies" not in app.extensions:
+        app.extensions["replies"] = _SharedByReplies(
+            SharedPipeline(get_redis(app)),
+            RunningReplies(get_redis(app), app.config["REPLY_HEARTBEAT_TTL"]),
+            PeriodicSaves(app))
+    return app.extensions["replies"]
 
 
 def _ms_since(start: float) -> int:
