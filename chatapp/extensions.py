@@ -15,7 +15,10 @@ class Base(DeclarativeBase):
     """Declarative base for chatapp's models."""
 
 
-db = SQLAlchemy(model_class=Base)
+# A commit leaves loaded objects as they are: expiring them would cost a query each when they are
+# read again (to build events, answers, URLs), and that query would hold a pooled connection
+# through the Redis calls that follow.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

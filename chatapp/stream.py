@@ -51,7 +51,8 @@ def format_sse(data: str, *, event: str | None = None, event_id: str | None = No
 @login_required
 def session_events(session_id: uuid.UUID):
     """The live event stream of one of the user's sessions (`fmt=html` for the page, else JSON)."""
-    chat = owned_session(session_id)
+    owned_session(session_id)
+    db.session.remove()  # no SQL connection is held while Redis is asked, nor while streaming
     fmt = request.args.get("fmt", "json")
     after = request.headers.get("Last-Event-ID") or request.args.get("after")
     if fmt not in ("html", "json"):
@@ -61,15 +62,15 @@ def session_events(session_id: uuid.UUID):
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
     try:
-        opening, subscription = _open(get_redis(), get_hub(), chat.id, after, fmt)
+        opening, subscription = _open(get_redis(), get_hub(), session_id, after, fmt)
     except redis.RedisError:
-        current_app.logger.warning("event stream of session %s refused: Redis unavailable", chat.id)
+        current_app.logger.warning("event stream of session %s refused: Redis unavailable",
+                                   session_id)
         return error_response(503, "Live updates are unavailable for a moment; retrying.",
                               headers={"Retry-After": "2"})
     config = current_app.config
     frames = _frames(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
                      config["SSE_RECYCLE_SECONDS"])
-    db.session.remove()  # no SQL connection is held while streaming
     response = Response(stream_with_context(frames), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(subscription.close)

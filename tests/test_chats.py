@@ -44,7 +44,7 @@ def test_send_without_javascript_stores_both_messages_and_redirects(client, cons
     assert (reply.seq, reply.sender, reply.status, reply.content) == (2, "assistant", "pending", "")
     with app.app_context():
         jobs = Queue("llm", connection=get_redis()).jobs
-        assert [job.args for job in jobs] == [(reply.id,)]
+        assert [job.args for job in jobs] == [(reply.id, 0)]  # the message, its attempt
         assert jobs[0].func_name == "worker.llm.generate_reply"
         log = events.read(get_redis(), user_message.session_id, "0-0", None)
     assert [e.type for e in log] == ["message.created", "message.created"]

@@ -77,3 +77,22 @@ def test_one_llm_worker_writes_many_replies_at_once(client, consultant, app, llm
         assert FinishedJobRegistry(queue=queue).count == 12
         assert StartedJobRegistry(queue=queue).count == 0
         assert FailedJobRegistry(queue=queue).count == 0
+
+
+def test_jobs_taken_together_but_not_started_are_given_back_in_order(app):
+    from worker.greenlets import GreenletWorker  # gevent's pool works without patching here
+
+    with app.app_context():
+        r = get_redis()
+        queue = Queue("llm", connection=r)
+        jobs = [queue.enqueue("chatapp.services.prompt.build_messages", i) for i in range(3)]
+        worker = GreenletWorker([queue], connection=r, concurrency=10)
+        first, _ = worker.dequeue_job_and_maintain_ttl(timeout=1)
+        assert first.id == jobs[0].id and queue.count == 0  # the other two were taken with it
+        worker.teardown()  # stops before starting them
+        assert queue.job_ids == [jobs[1].id, jobs[2].id]
+        assert [job_id.decode() for job_id in r.lrange(queue.intermediate_queue_key, 0, -1)] \
+            == [jobs[0].id]
+        second, _ = GreenletWorker([queue], connection=r, concurrency=1) \
+            .dequeue_job_and_maintain_ttl(timeout=1)
+        assert second.id == jobs[1].id

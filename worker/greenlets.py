@@ -6,18 +6,34 @@ so the llm queue is served by this worker instead: it keeps dequeuing while fewe
 finished, failed and canceled registries stay true, so rq-dashboard shows what runs). Job timeouts
 use gevent timers instead of SIGALRM, which a process has only one of.
 
+The main loop takes the next job while hundreds of others stream, and each of its Redis round
+trips waits for its turn among them: it does as few as it can. When jobs queue up it takes
+several in two round trips; a job's execution record is written from the job's own greenlet; the
+worker's heartbeat is sent at most every HEARTBEAT_INTERVAL, the `rq suspend` flag read at most
+every SUSPENSION_CHECK_INTERVAL, and its state only when it changes (busy while any job runs).
+
 The process must be monkey-patched by gevent before anything else is imported (worker/__main__.py).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import gevent
+import redis
 from gevent.pool import Pool
 from greenlet import greenlet
 from rq.exceptions import StopRequested
+from rq.job import Job
+from rq.queue import Queue
 from rq.timeouts import BaseDeathPenalty
+from rq.utils import as_text, now
 from rq.worker import SimpleWorker
 from rq.worker.base import WorkerStatus
+
+HEARTBEAT_INTERVAL = timedelta(seconds=5)  # far inside RQ's worker TTL (minutes)
+SUSPENSION_CHECK_INTERVAL = timedelta(seconds=1)
+TAKE_AT_ONCE = 20  # most jobs taken in one go when they queue up
 
 
 class GreenletDeathPenalty(BaseDeathPenalty):
@@ -43,15 +59,57 @@ class GreenletWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.pool = Pool(concurrency)
         self._waiting_for_job: greenlet | None = None  # the main loop, while it waits
+        self._taken: list[tuple[Job, Queue]] = []  # taken from their queue, not started yet
+        self._suspension_checked_at = None
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
-        """Take a job only when a slot is free, so waiting jobs stay available to other workers."""
+        """The next job, taken only when a slot is free, so waiting jobs stay available to other
+        workers. When a job was there, as many more as there are free slots are taken with it."""
+        if self._taken:
+            return self._taken.pop(0)
         self._waiting_for_job = gevent.getcurrent()
         try:
             self.pool.wait_available()
-            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         finally:
             self._waiting_for_job = None
+        if result is not None:
+            self._taken = self._take_more(result[1], min(self.pool.free_count() - 1, TAKE_AT_ONCE))
+        return result
+
+    def _take_more(self, queue: Queue, count: int) -> list[tuple[Job, Queue]]:
+        """Up to `count` more jobs of `queue`, moved to its intermediate queue as RQ does for one
+        (one round trip), then read (one more)."""
+        if count <= 0:
+            return []
+        with self.connection.pipeline(transaction=False) as pipe:
+            for _ in range(count):
+                pipe.lmove(queue.key, queue.intermediate_queue_key)
+            job_ids = [as_text(job_id) for job_id in pipe.execute() if job_id is not None]
+        if not job_ids:
+            return []
+        jobs = self.job_class.fetch_many(job_ids, connection=self.connection,
+                                         serializer=self.serializer)
+        return [(job, queue) for job in jobs if job is not None]
+
+    def _give_back(self) -> None:
+        """Put the jobs taken but not started back at the front of their queue."""
+        taken, self._taken = self._taken, []
+        if not taken:
+            return
+        with self.connection.pipeline() as pipe:
+            for job, queue in reversed(taken):
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+                queue.push_job_id(job.id, pipeline=pipe, at_front=True)
+            pipe.execute()
+
+    def check_for_suspension(self, burst):
+        """RQ asks before every job; here at most every SUSPENSION_CHECK_INTERVAL."""
+        if self._suspension_checked_at is not None \
+                and now() - self._suspension_checked_at < SUSPENSION_CHECK_INTERVAL:
+            return
+        super().check_for_suspension(burst)
+        self._suspension_checked_at = now()
 
     def _shutdown(self):
         """Warm shutdown (SIGTERM, Ctrl-C): take no more jobs, let the running ones end.
@@ -67,17 +125,39 @@ class GreenletWorker(SimpleWorker):
         if waiting is not None:
             gevent.kill(waiting, StopRequested)
 
+    def heartbeat(self, timeout=None, pipeline=None):
+        """RQ beats around every job it takes; alone (not part of a job's own pipeline), the beat
+        is sent at most every HEARTBEAT_INTERVAL."""
+        if pipeline is None and self.last_heartbeat is not None \
+                and now() - self.last_heartbeat < HEARTBEAT_INTERVAL:
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state, pipeline=None):
+        """Written when it changes; idle only once no job runs (RQ says idle whenever it waits
+        for the next job)."""
+        pool = getattr(self, "pool", None)  # RQ sets a state before __init__ has made the pool
+        if state == WorkerStatus.IDLE and pool is not None \
+                and len(pool) > (gevent.getcurrent() in pool):
+            return
+        if pipeline is None and state == self._state:
+            return
+        super().set_state(state, pipeline)
+
     def execute_job(self, job, queue):
         """Start the job in a greenlet and return at once."""
-        execution = self.prepare_execution(job)
-        self.pool.spawn(self._perform, job, queue, execution)
+        self.pool.spawn(self._perform, job, queue)
 
-    def _perform(self, job, queue, execution):
-        self.perform_job(job, queue, execution)
-        if len(self.pool) <= 1:  # this greenlet was the last one running
-            self.set_state(WorkerStatus.IDLE)
+    def _perform(self, job, queue):
+        self.perform_job(job, queue, self.prepare_execution(job))
+        self.set_state(WorkerStatus.IDLE)  # if this was the last job running
 
     def teardown(self):
-        """Let running jobs finish (warm shutdown, or the end of a burst) before leaving."""
+        """Give back the jobs taken but not started, and let running jobs finish (warm
+        shutdown, or the end of a burst) before leaving."""
+        try:
+            self._give_back()
+        except redis.RedisError:  # they stay in the intermediate queue, where RQ finds them
+            self.log.warning("could not give back the jobs taken but not started", exc_info=True)
         self.pool.join()
         super().teardown()

@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 ANNOUNCE_ATTEMPTS = 40
 
 
-def generate_reply(message_id: int) -> str:
-    """Write the pending assistant message `message_id`; a no-op unless it is still pending."""
+def generate_reply(message_id: int, attempt: int) -> str:
+    """Write attempt `attempt` of the pending assistant message `message_id`; a no-op unless that
+    attempt is still pending. The job beats from its start, so the orphan reaper never takes a
+    job that waits for its turn for a dead one."""
     app = get_app()
-    with app.app_context():
+    with app.app_context(), _shared(app).running.running(message_id, attempt) as stop:
         message = db.session.get(ChatMessage, message_id)
-        if message is None or message.status != "pending":
-            log.info("reply %s skipped: %s", message_id, message.status if message else "missing")
+        if message is None or message.status != "pending" or message.attempt != attempt:
+            log.info("reply %s attempt %s skipped: %s", message_id, attempt,
+                     f"{message.status}, attempt {message.attempt}" if message else "missing")
             return "skipped"
         session_id = message.session_id
         history = db.session.execute(
@@ -42,12 +45,22 @@ def generate_reply(message_id: int) -> str:
             .order_by(ChatMessage.seq)
         ).mappings().all()
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
-        attempt = message.attempt
-        with _shared(app).running.running(message_id, attempt) as stop:
-            message.status = "streaming"
-            db.session.commit()
-            db.session.close()  # no SQL connection is held while the model streams
-            return _stream(app, session_id, message_id, attempt, prompt, stop)
+        db.session.close()  # no SQL connection is held while the model streams
+        if not _mark_streaming(message_id):
+            log.info("reply %s skipped: stopped before it started", message_id)
+            return "skipped"
+        return _stream(app, session_id, message_id, attempt, prompt, stop)
+
+
+def _mark_streaming(message_id: int) -> bool:
+    """Move the reply from pending to streaming; False if it is no longer pending (stopped
+    meanwhile)."""
+    marked = db.session.execute(
+        db.update(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.status == "pending")
+        .values(status="streaming")).rowcount
+    db.session.commit()
+    db.session.close()
+    return marked == 1
 
 
 def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], stop) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy.orm import load_only
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, utcnow
@@ -32,13 +33,17 @@ def reap_orphan_replies() -> dict[str, int]:
     with app.app_context():
         r = get_redis()
         ttl = app.config["REPLY_HEARTBEAT_TTL"]
-        reply_ids = db.session.scalars(
-            db.select(ChatMessage.id).where(ChatMessage.status.in_(REPLY_IN_PROGRESS))).all()
-        for reply_id in reply_ids:  # each loaded afresh: handling one closes the SQL session
-            reply = db.session.get(ChatMessage, reply_id)
-            if reply is None or reply.status not in REPLY_IN_PROGRESS:
+        in_progress = [(reply.id, reply.attempt) for reply in db.session.scalars(
+            db.select(ChatMessage).options(load_only(ChatMessage.id, ChatMessage.meta))
+            .where(ChatMessage.status.in_(REPLY_IN_PROGRESS)))]
+        db.session.close()
+        # Only the silent ones are looked at closer: a check of a thousand live replies costs
+        # one query and one round trip, not a thousand of each.
+        for reply_id, attempt in control.silent(r, in_progress):
+            reply = db.session.get(ChatMessage, reply_id)  # afresh: handling one ends the session
+            if reply is None or reply.status not in REPLY_IN_PROGRESS or reply.attempt != attempt:
                 continue
-            if control.is_alive(r, reply.id) or _job_still_coming(r, reply, ttl):
+            if _job_still_coming(r, reply, ttl):
                 continue
             text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
             # A worker that only looked dead (frozen, overloaded) must not write on afterwards.

@@ -38,7 +38,7 @@ class RunningReplies:
         """Mark attempt `attempt` of reply `message_id` as being written while the block runs;
         the event yielded is set when its stop is requested. Raises redis.RedisError when Redis
         cannot be reached."""
-        control.beat(self.redis, message_id, self.heartbeat_ttl)  # before any wait
+        control.beat(self.redis, message_id, attempt, self.heartbeat_ttl)  # before any wait
         stop = self._stops[message_id, attempt] = Event()
         if self._watcher is None:
             self._watcher = gevent.spawn(self._watch)
@@ -47,7 +47,7 @@ class RunningReplies:
         finally:
             del self._stops[message_id, attempt]
             with contextlib.suppress(redis.RedisError):  # it expires by itself anyway
-                control.end_beats(self.redis, message_id)
+                control.end_beats(self.redis, message_id, attempt)
 
     def _watch(self) -> None:
         last_beat = time.monotonic()
@@ -68,8 +68,8 @@ class RunningReplies:
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.mget([control.stop_key(*reply) for reply in replies])
             if beat:
-                for message_id, _ in replies:
-                    control.beat(pipe, message_id, self.heartbeat_ttl)
+                for reply in replies:
+                    control.beat(pipe, *reply, self.heartbeat_ttl)
             stops = pipe.execute()[0]
         for reply, stop in zip(replies, stops, strict=True):
             if stop is not None and reply in self._stops:

@@ -10,8 +10,8 @@ from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, utcnow
 from chatapp.services.conversation import (
     MessageRejected,
+    commit_and_publish,
     lock_latest_message,
-    publish_messages,
     restart_reply,
     validate_content,
 )
@@ -61,8 +61,7 @@ def show_version(chat: ChatSession, message: ChatMessage, index: int) -> None:
     if version.get("error"):
         meta.update(error=version["error"], retryable=version["retryable"])
     message.meta = {**meta, "shown": index}
-    db.session.commit()
-    publish_messages(chat.id, [("message.updated", message)])
+    commit_and_publish(chat.id, [("message.updated", message)])
 
 
 def _versions(message: ChatMessage) -> list[dict]:

@@ -6,7 +6,7 @@ import redis
 
 STOP_KEY = "chat:reply:{}:{}:stop"  # message id, attempt
 STOP_TTL_SECONDS = 3600
-ALIVE_KEY = "chat:reply:{}:alive"
+ALIVE_KEY = "chat:reply:{}:{}:alive"  # message id, attempt
 
 
 def request_stop(r: redis.Redis, message_id: int, attempt: int) -> None:
@@ -19,17 +19,21 @@ def stop_key(message_id: int, attempt: int) -> str:
     return STOP_KEY.format(message_id, attempt)
 
 
-def beat(r: redis.Redis, message_id: int, ttl: float) -> None:
-    """Say that the job writing reply `message_id` is alive, for the next `ttl` seconds (`r` may
-    be a pipeline, to beat for many replies at once)."""
-    r.set(ALIVE_KEY.format(message_id), 1, px=int(ttl * 1000))
+def beat(r: redis.Redis, message_id: int, attempt: int, ttl: float) -> None:
+    """Say that the job writing attempt `attempt` of reply `message_id` is alive, for the next
+    `ttl` seconds (`r` may be a pipeline, to beat for many replies at once)."""
+    r.set(ALIVE_KEY.format(message_id, attempt), 1, px=int(ttl * 1000))
 
 
-def is_alive(r: redis.Redis, message_id: int) -> bool:
-    """True while the job writing reply `message_id` keeps beating."""
-    return bool(r.exists(ALIVE_KEY.format(message_id)))
+def silent(r: redis.Redis, replies: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (message id, attempt) pairs among `replies` whose job stopped beating (one round trip
+    for all)."""
+    if not replies:
+        return []
+    beats = r.mget([ALIVE_KEY.format(*reply) for reply in replies])
+    return [reply for reply, beat in zip(replies, beats, strict=True) if beat is None]
 
 
-def end_beats(r: redis.Redis, message_id: int) -> None:
-    """The job is over: forget its heartbeat."""
-    r.delete(ALIVE_KEY.format(message_id))
+def end_beats(r: redis.Redis, message_id: int, attempt: int) -> None:
+    """The job writing that attempt is over: forget its heartbeat."""
+    r.delete(ALIVE_KEY.format(message_id, attempt))

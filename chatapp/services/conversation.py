@@ -79,8 +79,8 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     locked.last_activity_at = now
     if locked.name == DEFAULT_SESSION_NAME:
         locked.name = _title_from(content)
-    db.session.commit()
-    publish_messages(locked.id, [("message.created", user_message), ("message.created", reply)], reply.id)
+    commit_and_publish(locked.id, [("message.created", user_message),
+                                   ("message.created", reply)], reply_started=reply)
     jobs.enqueue_reply(reply.id)
     return user_message, reply
 
@@ -116,9 +116,9 @@ def restart_reply(message: ChatMessage, versions: list[dict] | None = None,
     message.meta = {"attempt": attempt, **({"versions": versions, "shown": len(versions)}
                                            if versions else {})}
     message.tokens_in = message.tokens_out = message.latency_ms = None
-    db.session.commit()
     updated = [("message.updated", other) for other in also_updated]
-    publish_messages(message.session_id, [*updated, ("message.updated", message)], message.id)
+    commit_and_publish(message.session_id, [*updated, ("message.updated", message)],
+                       reply_started=message)
     jobs.enqueue_reply(message.id, attempt)
 
 
@@ -147,13 +147,16 @@ def message_event(message: ChatMessage) -> dict:
             "message": message.to_view()}
 
 
-def publish_messages(session_id, items: list[tuple[str, ChatMessage]],
-                     reply_started: int | None = None) -> None:
-    """Append events carrying whole messages; `reply_started` marks a reply as in progress."""
-    settings = events.LogSettings.from_config(current_app.config)
-    events.append_many(get_redis(), session_id,
-                       [(type_, message_event(message)) for type_, message in items],
-                       settings, replies_started=(reply_started,) if reply_started else ())
+def commit_and_publish(session_id, items: list[tuple[str, ChatMessage]],
+                       reply_started: ChatMessage | None = None) -> None:
+    """Commit the session's changes, then append events carrying the messages in `items`;
+    `reply_started` marks a reply as in progress."""
+    db.session.commit()
+    data = [(type_, message_event(message)) for type_, message in items]
+    started = (reply_started.id,) if reply_started is not None else ()
+    events.append_many(get_redis(), session_id, data,
+                       events.LogSettings.from_config(current_app.config),
+                       replies_started=started)
 
 
 def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMessage] | None:

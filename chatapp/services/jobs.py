@@ -48,6 +48,7 @@ def enqueue_reply(message_id: int, attempt: int = 0) -> None:
     queue(LLM_QUEUE).enqueue(
         "worker.llm.generate_reply",
         message_id,
+        attempt,
         job_id=reply_job_id(message_id, attempt),
         job_timeout=current_app.config["REPLY_JOB_TIMEOUT"],
         result_ttl=3600,
