@@ -90,3 +90,25 @@ def test_frozen_worker_cannot_write_over_the_reply_run_again(client, consultant,
     assert reply.status == "done" and reply.attempt == 1 and reply.content == "Fresh answer."
     assert "".join(e.data["text"] for e in log if e.type == "reply.delta") == "Fresh answer."
     assert log[-1].type == "reply.done"
+
+
+def test_a_reply_saved_without_its_job_is_run_again_at_the_second_check(client, consultant, app,
+                                                                         llm, run_worker):
+    chat = new_chat(client)
+    send(client, chat, "Hello")
+    reply = messages_of(app, chat)[1]
+    with app.app_context():  # as if the web process died between saving the reply and queueing
+        Job.fetch(jobs.reply_job_id(reply.id, 0), connection=get_redis()).delete()
+
+    def one_orphan_check():
+        with app.app_context():
+            jobs.queue(jobs.DEFAULT_QUEUE).enqueue("worker.maintenance.reap_orphan_replies")
+        assert run_worker("default", env=QUICK_HEARTBEAT).wait(60) == 0
+
+    one_orphan_check()  # a web process may be between the two steps: not an orphan yet
+    assert (messages_of(app, chat)[1].status, messages_of(app, chat)[1].attempt) == ("pending", 0)
+    one_orphan_check()
+    assert messages_of(app, chat)[1].attempt == 1
+    assert run_worker("llm", env=QUICK_HEARTBEAT).wait(60) == 0
+    reply = messages_of(app, chat)[1]
+    assert (reply.status, reply.content) == ("done", "Hello from the fake model.")

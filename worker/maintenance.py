@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # a reply that keeps killing its worker is failed, not run forever
 INTERRUPTED = "The reply was interrupted (its worker stopped). Retry to write it again."
 WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+JOBLESS_KEY = "chat:reply:{}:{}:jobless"  # message id, attempt: seen pending without a job
+JOBLESS_MEMORY = 3  # orphan checks: how long a sighting is remembered
 
 
 def reap_orphan_replies() -> dict[str, int]:
@@ -43,7 +45,7 @@ def reap_orphan_replies() -> dict[str, int]:
             reply = db.session.get(ChatMessage, reply_id)  # afresh: handling one ends the session
             if reply is None or reply.status not in REPLY_IN_PROGRESS or reply.attempt != attempt:
                 continue
-            if _job_still_coming(r, reply, ttl):
+            if _job_still_coming(r, reply, ttl, app.config["REAPER_INTERVAL"]):
                 continue
             text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
             # A worker that only looked dead (frozen, overloaded) must not write on afterwards.
@@ -60,14 +62,17 @@ def reap_orphan_replies() -> dict[str, int]:
     return counts
 
 
-def _job_still_coming(r, reply: ChatMessage, ttl: float) -> bool:
-    """True when the reply's job waits in its queue, or started too recently to have beaten."""
+def _job_still_coming(r, reply: ChatMessage, ttl: float, interval: float) -> bool:
+    """True when the reply's job waits in its queue, or started too recently to have beaten, or
+    is not queued yet: the web process saves a reply before it queues its job, so a reply without
+    a job is only taken for an orphan when the previous check found it so too."""
     if reply.status != "pending":
         return False
     try:
         job = Job.fetch(jobs.reply_job_id(reply.id, reply.attempt), connection=r)
     except NoSuchJobError:
-        return False
+        return bool(r.set(JOBLESS_KEY.format(reply.id, reply.attempt), 1, nx=True,
+                          px=int(JOBLESS_MEMORY * interval * 1000)))
     status = job.get_status(refresh=False)
     if status in WAITING:
         return True
