@@ -11,6 +11,7 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": None,  # None: Secure unless DEBUG
     # Storage and queues
     "DATABASE_URL": None,  # None: SQLite file instance/chatapp.db
+    "DATABASE_POOL_SIZE": 5,  # SQL connections kept per process, and as many more at peaks
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "REDIS_MAX_CONNECTIONS": 200,
     # Language model
