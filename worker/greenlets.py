@@ -7,8 +7,8 @@ finished, failed and canceled registries stay true, so rq-dashboard shows what r
 use gevent timers instead of SIGALRM, which a process has only one of.
 
 The main loop takes the next job while hundreds of others stream, and each of its Redis round
-trips waits for its turn among them: it does as few as it can. When jobs queue up it takes
-several in two round trips; a job's execution record is written from the job's own greenlet; the
+trips waits for its turn among them: it does as few as it can. Jobs already waiting are taken
+several at a time, in two round trips; a job's execution record is written from the job's own greenlet; the
 worker's heartbeat is sent at most every HEARTBEAT_INTERVAL, the `rq suspend` flag read at most
 every SUSPENSION_CHECK_INTERVAL, and its state only when it changes (busy while any job runs).
 
@@ -64,33 +64,39 @@ class GreenletWorker(SimpleWorker):
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """The next job, taken only when a slot is free, so waiting jobs stay available to other
-        workers. When a job was there, as many more as there are free slots are taken with it."""
+        workers. Jobs already waiting are taken together, as many as there are free slots; when
+        none waits, RQ's blocking dequeue waits for the next one (so the taking of several, an
+        extra round trip, is done before a job arrives, not after)."""
+        if not self._taken:
+            self._wait_for(self.pool.wait_available)
+            self._taken = self._take_waiting(min(self.pool.free_count(), TAKE_AT_ONCE))
         if self._taken:
             return self._taken.pop(0)
+        return self._wait_for(lambda: super(GreenletWorker, self).dequeue_job_and_maintain_ttl(
+            timeout, max_idle_time))
+
+    def _wait_for(self, wait):
+        """Run a wait that a warm shutdown may interrupt (see _shutdown)."""
         self._waiting_for_job = gevent.getcurrent()
         try:
-            self.pool.wait_available()
-            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+            return wait()
         finally:
             self._waiting_for_job = None
-        if result is not None:
-            self._taken = self._take_more(result[1], min(self.pool.free_count() - 1, TAKE_AT_ONCE))
-        return result
 
-    def _take_more(self, queue: Queue, count: int) -> list[tuple[Job, Queue]]:
-        """Up to `count` more jobs of `queue`, moved to its intermediate queue as RQ does for one
-        (one round trip), then read (one more)."""
-        if count <= 0:
-            return []
-        with self.connection.pipeline(transaction=False) as pipe:
-            for _ in range(count):
-                pipe.lmove(queue.key, queue.intermediate_queue_key)
-            job_ids = [as_text(job_id) for job_id in pipe.execute() if job_id is not None]
-        if not job_ids:
-            return []
-        jobs = self.job_class.fetch_many(job_ids, connection=self.connection,
-                                         serializer=self.serializer)
-        return [(job, queue) for job in jobs if job is not None]
+    def _take_waiting(self, count: int) -> list[tuple[Job, Queue]]:
+        """Up to `count` jobs already waiting, from the first of the worker's queues that has
+        some: moved to its intermediate queue as RQ does for one (one round trip), then read
+        (one more)."""
+        for queue in self._ordered_queues:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for _ in range(count):
+                    pipe.lmove(queue.key, queue.intermediate_queue_key)
+                job_ids = [as_text(job_id) for job_id in pipe.execute() if job_id is not None]
+            if job_ids:
+                jobs = self.job_class.fetch_many(job_ids, connection=self.connection,
+                                                 serializer=self.serializer)
+                return [(job, queue) for job in jobs if job is not None]
+        return []
 
     def _give_back(self) -> None:
         """Put the jobs taken but not started back at the front of their queue."""

@@ -33,7 +33,7 @@ def generate_reply(message_id: int, attempt: int) -> str:
     app = get_app()
     with app.app_context(), _shared(app).running.running(message_id, attempt) as stop:
         message = db.session.get(ChatMessage, message_id)
-        if message is None or message.status != "pending" or message.attempt != attempt:
+        if message is None or message.attempt != attempt or not _mark_streaming(message_id):
             log.info("reply %s attempt %s skipped: %s", message_id, attempt,
                      f"{message.status}, attempt {message.attempt}" if message else "missing")
             return "skipped"
@@ -44,23 +44,18 @@ def generate_reply(message_id: int, attempt: int) -> str:
                 ChatMessage.content != "")
             .order_by(ChatMessage.seq)
         ).mappings().all()
-        prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
+        db.session.commit()
         db.session.close()  # no SQL connection is held while the model streams
-        if not _mark_streaming(message_id):
-            log.info("reply %s skipped: stopped before it started", message_id)
-            return "skipped"
+        prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
         return _stream(app, session_id, message_id, attempt, prompt, stop)
 
 
 def _mark_streaming(message_id: int) -> bool:
-    """Move the reply from pending to streaming; False if it is no longer pending (stopped
-    meanwhile)."""
-    marked = db.session.execute(
+    """Move the reply from pending to streaming (committed with the history's read); False if it
+    is no longer pending (stopped meanwhile)."""
+    return db.session.execute(
         db.update(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.status == "pending")
-        .values(status="streaming")).rowcount
-    db.session.commit()
-    db.session.close()
-    return marked == 1
+        .values(status="streaming")).rowcount == 1
 
 
 def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], stop) -> str:
