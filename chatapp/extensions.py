@@ -28,10 +28,13 @@ csrf = CSRFProtect()
 def _tune_sqlite(dbapi_connection, _record) -> None:
     """SQLite (the embedded default) in WAL mode: readers never wait for the writer, commits
     do not fsync the whole file, and a writer waits for the other process's lock briefly
-    instead of failing at once."""
+    instead of failing at once. Checkpoints are left to the default worker's checkpoint thread
+    (worker/maintenance.py): a commit checkpoints (and fsyncs) only if the log grows past about
+    40 MB, when that thread is not running."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")  # pages of 4 KB
         cursor.close()

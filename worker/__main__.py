@@ -52,7 +52,7 @@ def _work(args: argparse.Namespace) -> None:
     from chatapp.services.redis_client import get_redis
     from worker import get_app
     from worker.greenlets import GreenletWorker
-    from worker.maintenance import schedule_reaper
+    from worker.maintenance import schedule_reaper, schedule_sqlite_checkpoints
 
     assert LLM_QUEUE == CONCURRENT_QUEUE
     app = get_app()
@@ -66,6 +66,8 @@ def _work(args: argparse.Namespace) -> None:
         worker = GreenletWorker(args.queues, connection=connection, concurrency=concurrency)
     else:
         worker = Worker(args.queues, connection=connection)
+        if not args.burst:
+            schedule_sqlite_checkpoints()
     if not args.burst:
         schedule_reaper(app.config["REAPER_INTERVAL"])
     worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])

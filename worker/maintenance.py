@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import threading
 from datetime import UTC, timedelta
 
@@ -25,6 +27,7 @@ INTERRUPTED = "The reply was interrupted (its worker stopped). Retry to write it
 WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 JOBLESS_KEY = "chat:reply:{}:{}:jobless"  # message id, attempt: seen pending without a job
 JOBLESS_MEMORY = 3  # orphan checks: how long a sighting is remembered
+SQLITE_CHECKPOINT_INTERVAL = 1.0  # seconds
 
 
 def reap_orphan_replies() -> dict[str, int]:
@@ -82,7 +85,34 @@ def _job_still_coming(r, reply: ChatMessage, ttl: float, interval: float) -> boo
 
 
 def schedule_reaper(interval: float) -> threading.Thread:
-    """Ask for an orphan check every `interval` seconds, from a daemon thread (a greenlet when
+    """Ask for an orphan check every `interval` seconds."""
+    return _every(interval, "orphan-check schedule", lambda: jobs.enqueue_reaper(interval))
+
+
+def checkpoint_sqlite(path: str) -> tuple[int, int, int]:
+    """Copy what the write-ahead log of SQLite database `path` holds into the database file,
+    waiting for no reader or writer (PASSIVE); SQLite's (busy, frames in the log, frames copied).
+    It uses a connection of its own: never one of the pool's, which the processes RQ forks for
+    jobs inherit."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+
+def schedule_sqlite_checkpoints() -> threading.Thread | None:
+    """With the embedded SQLite database, checkpoint every SQLITE_CHECKPOINT_INTERVAL from this
+    process. The web and llm processes run many requests or replies on one event loop, where a
+    checkpoint's fsync would hold up all of them; their connections leave checkpoints to this
+    thread (see chatapp/extensions.py). Call it from a process that gevent has not patched."""
+    with get_app().app_context():
+        url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        return None
+    return _every(SQLITE_CHECKPOINT_INTERVAL, "sqlite-checkpoint",
+                  lambda: checkpoint_sqlite(url.database))
+
+
+def _every(seconds: float, name: str, action) -> threading.Thread:
+    """Run `action` in the app's context every `seconds`, from a daemon thread (a greenlet when
     gevent has patched the process)."""
     app = get_app()
 
@@ -90,11 +120,11 @@ def schedule_reaper(interval: float) -> threading.Thread:
         while True:
             try:
                 with app.app_context():
-                    jobs.enqueue_reaper(interval)
+                    action()
             except Exception:
-                log.warning("could not schedule the orphan check", exc_info=True)
-            threading.Event().wait(interval)
+                log.warning("%s failed", name, exc_info=True)
+            threading.Event().wait(seconds)
 
-    thread = threading.Thread(target=loop, name="reaper-schedule", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     return thread
