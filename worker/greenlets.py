@@ -8,9 +8,10 @@ use gevent timers instead of SIGALRM, which a process has only one of.
 
 The main loop takes the next job while hundreds of others stream, and each of its Redis round
 trips waits for its turn among them: it does as few as it can. Jobs already waiting are taken
-several at a time, in two round trips; a job's execution record is written from the job's own greenlet; the
-worker's heartbeat is sent at most every HEARTBEAT_INTERVAL, the `rq suspend` flag read at most
-every SUSPENSION_CHECK_INTERVAL, and its state only when it changes (busy while any job runs).
+several at a time, in two round trips; a job's execution record is written from the job's own
+greenlet; the worker's heartbeat is sent at most every HEARTBEAT_INTERVAL, the `rq suspend` flag
+read at most every SUSPENSION_CHECK_INTERVAL, and its state only when it changes (busy while any
+job runs).
 
 The process must be monkey-patched by gevent before anything else is imported (worker/__main__.py).
 """
