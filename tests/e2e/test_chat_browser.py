@@ -58,7 +58,9 @@ def test_phone_layout_and_keyboard_only_use(browser, live_server, make_user, llm
                                   has_touch=True, is_mobile=True)
     page = context.new_page()
     run_worker(burst=False)
-    page.goto("/login")  # the email field has the focus
+    page.goto("/login")
+    # Chromium applies autofocus at its next rendering update, which may come after "load".
+    expect(page.get_by_label("Email")).to_be_focused()
     page.keyboard.type("cara@example.com")
     page.keyboard.press("Tab")
     page.keyboard.type("correct horse battery")
