@@ -43,12 +43,13 @@ class FakeModel:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             await reader.readexactly(length)
-            pace = self.pace
+            pace, loop = self.pace, asyncio.get_running_loop()
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n")
+            start = loop.time()
             for index in range(pace.tokens):
-                if index and pace.interval:
-                    await asyncio.sleep(pace.interval)
+                if index and pace.interval:  # on a fixed schedule: a late token does not delay the next
+                    await asyncio.sleep(start + index * pace.interval - loop.time())
                 chunk = {"choices": [{"index": 0, "delta": {"content": token(index)}}]}
                 writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
                 await writer.drain()

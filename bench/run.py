@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fake_model import FakeModel, Pace  # noqa: E402
-from bench.loadgen import Summary, chat, direct, new_client, run_many  # noqa: E402
+from bench.loadgen import Summary, chat, direct, run_many  # noqa: E402
 from deploy.embedded import stop_in_order  # noqa: E402
 
 PASSWORD = "bench password 123"
@@ -48,7 +49,7 @@ class Scenario:
 SCENARIOS = [
     Scenario("1 chat at a time (x30), 20 ms/token", 1, 20, 0.02, rounds=30),
     Scenario("10 chats, 20 ms/token", 10, 100, 0.02),
-    Scenario("100 chats, 20 ms/token", 100, 200, 0.02),
+    Scenario("100 chats, 20 ms/token, 10 s each", 100, 500, 0.02),
     Scenario("100 chats, 0 ms/token", 100, 500, 0.0),
     Scenario("1000 slow chats (1 token/s, 60 tokens), started over 30 s", 1000, 60, 1.0,
              ramp=30.0),
@@ -127,18 +128,19 @@ class Chatapp:
         stop_in_order(list(self.processes.values()), seconds=60)
 
 
-async def signed_in(url: str) -> tuple[httpx.Cookies, str]:
+async def signed_in(url: str) -> tuple[dict[str, str], str]:
     """The bench user's sign-in cookies and CSRF token."""
-    async with new_client(base_url=url) as client:
+    async with httpx.AsyncClient(base_url=url) as client:
         page = await client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         await client.post("/login", data={"csrf_token": token, "email": "bench@example.com",
                                           "password": PASSWORD})
         page = await client.get("/chats/new")
-        return client.cookies, re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return {cookie.name: cookie.value for cookie in client.cookies.jar}, token
 
 
-async def main(selected: list[int], database_url: str | None) -> None:
+async def main(selected: list[int], database_url: str | None, repeat: int = 1) -> None:
     """Run the selected scenarios (all by default), directly and through chatapp, after a
     warm-up that leaves out the one-off costs (imports, first connections), and print the table."""
     os.sched_setaffinity(0, {1})
@@ -156,20 +158,34 @@ async def main(selected: list[int], database_url: str | None) -> None:
             rows, peak_rss = [], 0.0
             for scenario in [SCENARIOS[i - 1] for i in selected]:
                 model.pace = Pace(scenario.tokens, scenario.interval)
-                base = Summary.of(await _rounds(scenario, lambda: direct(model_url)))
-                sampler = asyncio.create_task(_sample_rss(app))
-                cpu_before, started = app.cpu_seconds(), time.monotonic()
-                through = Summary.of(await _rounds(scenario, lambda: chat(app.url, cookies, token)))
-                cpu = {name: seconds - cpu_before[name]
-                       for name, seconds in app.cpu_seconds().items()}
-                cpu["wall"] = time.monotonic() - started
-                sampler.cancel()
-                peak_rss = max(peak_rss, await _peak(sampler))
-                rows.append((scenario, base, through, cpu))
-                print(f"done: {scenario.name}", file=sys.stderr, flush=True)
+                runs = []
+                for _ in range(repeat):
+                    runs.append(await _measure(scenario, app, lambda: direct(model_url),
+                                               lambda: chat(app.url, cookies, token)))
+                    print(f"done: {scenario.name}", file=sys.stderr, flush=True)
+                cpu = {name: statistics.median(run[2][name] for run in runs) for name in runs[0][2]}
+                rows.append((scenario, Summary.median_of([run[0] for run in runs]),
+                             Summary.median_of([run[1] for run in runs]), cpu))
+                peak_rss = max(peak_rss, *(run[3] for run in runs))
+            if repeat > 1:
+                print(f"Each scenario run {repeat} times: chats added up, every other number the "
+                      "median of the runs.\n")
             _print(rows, peak_rss)
         finally:
             app.stop()
+
+
+async def _measure(scenario: Scenario, app: Chatapp, direct_chat, chatapp_chat):
+    """One run of `scenario`, directly then through chatapp: both summaries, chatapp's CPU
+    seconds per process (and the wall time), chatapp's peak RSS."""
+    base = Summary.of(await _rounds(scenario, direct_chat))
+    sampler = asyncio.create_task(_sample_rss(app))
+    cpu_before, started = app.cpu_seconds(), time.monotonic()
+    through = Summary.of(await _rounds(scenario, chatapp_chat))
+    cpu = {name: seconds - cpu_before[name] for name, seconds in app.cpu_seconds().items()}
+    cpu["wall"] = time.monotonic() - started
+    sampler.cancel()
+    return base, through, cpu, await _peak(sampler)
 
 
 async def _rounds(scenario: Scenario, factory) -> list:
@@ -212,6 +228,17 @@ def _print(rows, peak_rss: float) -> None:
               f"{base.tokens_per_s:,.0f} / {run.tokens_per_s:,.0f} |")
         if run.errors:
             print(f"|  errors: {sorted(set(run.errors))[:3]} | | | | | | | |")
+    print("\nWhile every chat of the scenario streams at once (from the last chat's first token "
+          "to the first chat's last):\n")
+    print("| scenario | seconds direct / chatapp | tokens/s direct / chatapp "
+          "| p99 gap direct / chatapp |")
+    print("|---|---|---|---|")
+    for scenario, base, run, _ in rows:
+        if scenario.chats > 1:
+            print(f"| {scenario.name} | {base.all_streaming_s:.1f} / {run.all_streaming_s:.1f} | "
+                  f"{base.all_streaming_tokens_per_s:,.0f} / {run.all_streaming_tokens_per_s:,.0f} "
+                  f"| {base.all_streaming_gap_p99 * ms:.1f} / {run.all_streaming_gap_p99 * ms:.1f} "
+                  "ms |")
     print(f"\nPeak RSS of chatapp (web + workers + Redis): {peak_rss:.0f} MB")
     print("\n| scenario | send p50 / p99 | CPU ms per chat: web / workers / Redis | chatapp's core "
           "busy |")
@@ -230,10 +257,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", type=int, metavar="N",
                         help=f"scenario numbers to run (1 to {len(SCENARIOS)}; default: all)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run each scenario N times and print the medians")
     parser.add_argument("--database-url", help="an empty database to use instead of SQLite "
                         "(e.g. postgresql://postgres@127.0.0.1/bench); not pinned to a core")
     arguments = parser.parse_args()
     numbers = arguments.scenarios or list(range(1, len(SCENARIOS) + 1))
     if not all(1 <= number <= len(SCENARIOS) for number in numbers):
         parser.error(f"scenario numbers go from 1 to {len(SCENARIOS)}")
-    asyncio.run(main(numbers, arguments.database_url))
+    if arguments.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    asyncio.run(main(numbers, arguments.database_url, arguments.repeat))

@@ -78,12 +78,15 @@ def _finish_config(app: Flask) -> None:
 def _engine_options(config) -> dict:
     """The SQL connection pool of one process. A request or a job holds a connection only while
     it runs SQL (never across Redis calls, nor while a reply streams), so a few serve hundreds
-    of greenlets: DATABASE_POOL_SIZE kept, as many more opened at peaks, a 10 s wait beyond."""
-    options = {"pool_pre_ping": True}
-    if config["SQLALCHEMY_DATABASE_URI"] not in ("sqlite://", "sqlite:///:memory:"):  # pooled
-        size = config["DATABASE_POOL_SIZE"]
-        options.update(pool_size=size, max_overflow=size, pool_timeout=10)
-    return options
+    of greenlets: DATABASE_POOL_SIZE kept, as many more opened at peaks, a 10 s wait beyond.
+    A database server's connections are tested before use (the server may have restarted);
+    a SQLite file's cannot go stale, so they are not (a query less per request)."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    if url in ("sqlite://", "sqlite:///:memory:"):  # one connection, not pooled
+        return {}
+    size = config["DATABASE_POOL_SIZE"]
+    return {"pool_size": size, "max_overflow": size, "pool_timeout": 10,
+            "pool_pre_ping": not url.startswith("sqlite")}
 
 
 def _sqlalchemy_url(url: str) -> str:

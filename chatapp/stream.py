@@ -100,11 +100,9 @@ def _frames(opening: str, subscription: Subscription, fmt: str, keepalive: float
         batch = subscription.next_events(timeout=min(keepalive, remaining))
         if batch is None:
             return  # the feed ended (Redis trouble): the client resumes from its last id
-        if not batch:
-            yield ": keepalive\n\n"
-        for event in batch:
-            yield format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
-                             event_id=event.id)
+        # the events that came together (a burst, a stream catching up) go out in one write
+        yield "".join(format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
+                                 event_id=event.id) for event in batch) or ": keepalive\n\n"
         time.sleep(0)  # under gevent: let the other streams of this process have a turn
 
 

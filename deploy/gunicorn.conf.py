@@ -13,3 +13,22 @@ keepalive = 5
 accesslog = os.environ.get("CHATAPP_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("CHATAPP_LOG_LEVEL", "info").lower()
+
+
+def post_worker_init(worker):
+    """A worker asked to stop (SIGTERM: a restart, a deploy, `kill -HUP` of the master) ends its
+    live streams at once instead of holding them until graceful_timeout and then cutting them:
+    the browsers reconnect to a running worker and resume after their last event."""
+    import signal
+
+    import gevent
+
+    from chatapp.services.redis_client import get_hub
+
+    stop = signal.getsignal(signal.SIGTERM)
+
+    def stop_and_end_streams(signum, frame):
+        stop(signum, frame)
+        gevent.spawn(get_hub(worker.wsgi).close)
+
+    signal.signal(signal.SIGTERM, stop_and_end_streams)

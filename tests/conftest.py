@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -245,9 +246,17 @@ def live_server(subprocess_env, _migrated):
 @pytest.fixture
 def live_chat(live_server, consultant):
     """An HTTP client signed in on the live server, with a chat whose reply is pending."""
-    with httpx.Client(base_url=live_server, timeout=httpx.Timeout(30, read=30)) as web:
+    with chat_on(live_server, consultant) as (web, chat):
+        yield web, chat
+
+
+@contextlib.contextmanager
+def chat_on(base_url: str, user: User):
+    """An HTTP client signed in as `user` on the server at `base_url`, and the URL of a chat of
+    theirs whose reply is pending."""
+    with httpx.Client(base_url=base_url, timeout=httpx.Timeout(30, read=30)) as web:
         token = csrf_from(web.get("/login").text)
-        assert web.post("/login", data={"csrf_token": token, "email": consultant.email,
+        assert web.post("/login", data={"csrf_token": token, "email": user.email,
                                         "password": PASSWORD}).status_code == 302
         token = csrf_from(web.get("/chats/new").text)
         chat = web.post("/chats", data={"csrf_token": token}).headers["location"]

@@ -59,6 +59,10 @@ class Stack:
             psutil.Process(pid).send_signal(signal.SIGKILL)
         return pids
 
+    def reload_web(self) -> None:
+        """Gracefully reload gunicorn (SIGHUP): new workers start, the old ones get SIGTERM."""
+        self.processes["web"].send_signal(signal.SIGHUP)
+
     def web_worker_pids(self) -> list[int]:
         """The gunicorn worker processes now."""
         return [child.pid for child in psutil.Process(self.processes["web"].pid).children()]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import httpx
 import redis
 
 from chatapp.services.events import NOTIFY_CHANNEL
+from chatapp.services.fanout import EventHub
 from tests.services import wait_for
 from tests.sse_client import parse_sse
 
@@ -54,3 +56,13 @@ def test_many_viewers_share_one_reader_per_process(live_chat, live_server, llm, 
     assert all(events == first for events in received)
     ids = [event_id for event_id, _ in first]
     assert len(ids) == len(set(ids))
+
+
+def test_a_closed_hub_ends_every_feed_and_those_asked_for_later(redis_url):
+    """What a stopping web worker does (deploy/gunicorn.conf.py): viewers' streams end at once,
+    and a stream opened meanwhile ends at once too, so its client goes to a running worker."""
+    hub = EventHub(redis.Redis.from_url(redis_url))
+    watching = hub.subscribe(uuid.uuid4(), "0-0")
+    hub.close()
+    assert watching.next_events(timeout=5) is None
+    assert hub.subscribe(uuid.uuid4(), "0-0").next_events(timeout=5) is None

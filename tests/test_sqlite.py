@@ -1,10 +1,16 @@
-"""The embedded SQLite database: commits leave checkpoints to the default worker's thread."""
+"""The embedded SQLite database: commits leave checkpoints to the default worker's thread, and
+sends from two processes to one session are serialized."""
 
 import os
+import threading
+
+import redis
+from sqlalchemy import event
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.services import conversation
 from tests.services import wait_for
 
 PAGE = 4096
@@ -28,3 +34,59 @@ def test_the_default_worker_checkpoints_what_commits_leave_in_the_log(app_config
     assert wal.stat().st_size > 1500 * PAGE and path.stat().st_size == PAGE
     run_worker("default", burst=False, env={"CHATAPP_DATABASE_URL": url})
     wait_for(lambda: os.path.getsize(path) > 10 * PAGE, 30, "the checkpoint")
+
+
+def test_two_sends_to_one_session_at_once_store_one_and_refuse_the_other(app_config, tmp_path):
+    """SQLite ignores FOR UPDATE and takes a transaction's lock at its first write: sends to one
+    session from two processes (two gunicorn workers) must still go one after the other, the
+    second told that a reply is being written, never failing on the message numbers. The first
+    send is held just before its inserts until the second has either read the session's state
+    (unserialized) or started its own lock (serialized)."""
+    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
+    app = create_app({**app_config, "TESTING": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    with app.app_context():
+        db.create_all()
+        db.session.add(User(email="cara@example.com", display_name="Cara", password_hash="x"))
+        db.session.flush()
+        chat = ChatSession(owner_id=1, name="Acme", context={})
+        db.session.add(chat)
+        db.session.commit()
+        chat_id = chat.id
+        first_inserting, second_reached = threading.Event(), threading.Event()
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def hold_the_first_send(_conn, _cursor, statement, *_args):
+            thread = threading.current_thread().name
+            if thread == "first" and statement.startswith("INSERT INTO chat_messages"):
+                first_inserting.set()
+                assert second_reached.wait(10)
+            if thread == "second" and (statement.startswith("UPDATE chat_sessions")
+                                       or "max(chat_messages.seq)" in statement):
+                second_reached.set()
+
+    outcomes = {}
+
+    def send(text: str) -> None:
+        with app.app_context():
+            try:
+                conversation.post_user_message(db.session.get(ChatSession, chat_id),
+                                               db.session.get(User, 1), text)
+                outcomes[text] = "stored"
+            except conversation.MessageRejected as rejected:
+                outcomes[text] = rejected.status
+            except Exception as error:  # the failure this test is about
+                outcomes[text] = type(error).__name__
+
+    first = threading.Thread(target=send, args=("first",), name="first")
+    second = threading.Thread(target=send, args=("second",), name="second")
+    first.start()
+    assert first_inserting.wait(10)
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert outcomes == {"first": "stored", "second": 409}
+    with app.app_context():
+        stored = db.session.scalars(db.select(ChatMessage.content).order_by(ChatMessage.seq)).all()
+        assert stored == ["first", ""]  # the message and its pending reply
+        db.engine.dispose()

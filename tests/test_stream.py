@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import redis
 
 from chatapp.services.events import EVENTS_KEY
 from chatapp.stream import format_sse
+from tests.conftest import chat_on
+from tests.services import wait_for
 from tests.sse_client import parse_sse, read_until
 
 
@@ -85,3 +88,23 @@ def test_bad_stream_arguments_are_400(live_chat, headers, query):
     response = web.get(chat + "/events" + query, headers={**headers, "Accept": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_a_stopping_web_worker_ends_its_streams_at_once(private_stack, consultant):
+    """A restart or a deploy (SIGTERM to the workers, here by a graceful reload of gunicorn) ends
+    the live streams cleanly at once, instead of holding them for gunicorn's graceful_timeout
+    (10 s) and then cutting them: browsers resume on a running worker straight away."""
+    with chat_on(private_stack.base_url, consultant) as (web, chat):
+        old_workers = set(private_stack.web_worker_pids())
+        # read timeout 5 s: shorter than the graceful timeout, and no keep-alive comes before 15 s
+        with web.stream("GET", chat + "/events", timeout=httpx.Timeout(30, read=5)) as response:
+            frames = parse_sse(response.iter_lines())
+            snapshot = next(frames)
+            assert snapshot["event"] == "snapshot"
+            private_stack.reload_web()
+            assert list(frames) == []  # the stream ended, cleanly, with nothing after the snapshot
+        wait_for(lambda: not old_workers & set(private_stack.web_worker_pids()), 30,
+                 "the old workers to leave")
+        with web.stream("GET", chat + "/events",
+                        headers={"Last-Event-ID": snapshot["id"]}) as response:
+            assert response.status_code == 200  # resumed on a new worker

@@ -9,9 +9,9 @@ use gevent timers instead of SIGALRM, which a process has only one of.
 The main loop takes the next job while hundreds of others stream, and each of its Redis round
 trips waits for its turn among them: it does as few as it can. Jobs already waiting are taken
 several at a time, in two round trips; a job's execution record is written from the job's own
-greenlet; the worker's heartbeat is sent at most every HEARTBEAT_INTERVAL, the `rq suspend` flag
-read at most every SUSPENSION_CHECK_INTERVAL, and its state only when it changes (busy while any
-job runs).
+greenlet, in the same round trip as its start; the worker's heartbeat is sent at most every
+HEARTBEAT_INTERVAL, the `rq suspend` flag read at most every SUSPENSION_CHECK_INTERVAL, and its
+state only when it changes (busy while any job runs).
 
 The process must be monkey-patched by gevent before anything else is imported (worker/__main__.py).
 """
@@ -25,6 +25,7 @@ import redis
 from gevent.pool import Pool
 from greenlet import greenlet
 from rq.exceptions import StopRequested
+from rq.executions import Execution
 from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import BaseDeathPenalty
@@ -61,6 +62,7 @@ class GreenletWorker(SimpleWorker):
         self.pool = Pool(concurrency)
         self._waiting_for_job: greenlet | None = None  # the main loop, while it waits
         self._taken: list[tuple[Job, Queue]] = []  # taken from their queue, not started yet
+        self._unsent: dict[str, redis.client.Pipeline] = {}  # job id -> its execution's records
         self._suspension_checked_at = None
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
@@ -152,12 +154,39 @@ class GreenletWorker(SimpleWorker):
         super().set_state(state, pipeline)
 
     def execute_job(self, job, queue):
-        """Start the job in a greenlet and return at once."""
+        """Start the job in a greenlet and return once it waits for the first time (its start
+        goes before the main loop's next round trip)."""
         self.pool.spawn(self._perform, job, queue)
+        gevent.sleep(0)
 
     def _perform(self, job, queue):
         self.perform_job(job, queue, self.prepare_execution(job))
         self.set_state(WorkerStatus.IDLE)  # if this was the last job running
+
+    def prepare_execution(self, job):
+        """RQ's execution record (rq.executions.prepare_execution), queued on a pipeline that
+        prepare_job_execution sends: RQ sends each on its own, a round trip more per job."""
+        pipeline = self.connection.pipeline()
+        execution = Execution.create(job, self.get_heartbeat_ttl(job), pipeline=pipeline,
+                                     worker_name=self.name)
+        self.executions[execution.id] = execution
+        self.set_state(WorkerStatus.BUSY, pipeline=pipeline)
+        self._unsent[job.id] = pipeline
+        return execution
+
+    def prepare_job_execution(self, job, remove_from_intermediate_queue=False):
+        """RQ's bookkeeping at a job's start (BaseWorker.prepare_job_execution), sent with the
+        execution's record."""
+        with self._unsent.pop(job.id) as pipeline:
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            if remove_from_intermediate_queue:
+                queue = Queue(job.origin, connection=self.connection)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            pipeline.execute()
 
     def teardown(self):
         """Give back the jobs taken but not started, and let running jobs finish (warm

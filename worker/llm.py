@@ -32,8 +32,9 @@ def generate_reply(message_id: int, attempt: int) -> str:
     job that waits for its turn for a dead one."""
     app = get_app()
     with app.app_context(), _shared(app).running.running(message_id, attempt) as stop:
-        message = db.session.get(ChatMessage, message_id)
-        if message is None or message.attempt != attempt or not _mark_streaming(message_id):
+        message = _mark_streaming(message_id, attempt)
+        if message is None:
+            message = db.session.get(ChatMessage, message_id)
             log.info("reply %s attempt %s skipped: %s", message_id, attempt,
                      f"{message.status}, attempt {message.attempt}" if message else "missing")
             return "skipped"
@@ -50,12 +51,17 @@ def generate_reply(message_id: int, attempt: int) -> str:
         return _stream(app, session_id, message_id, attempt, prompt, stop)
 
 
-def _mark_streaming(message_id: int) -> bool:
-    """Move the reply from pending to streaming (committed with the history's read); False if it
-    is no longer pending (stopped meanwhile)."""
-    return db.session.execute(
+def _mark_streaming(message_id: int, attempt: int) -> ChatMessage | None:
+    """Move attempt `attempt` of the reply from pending to streaming (committed with the
+    history's read) and return the reply, in one statement; None (nothing changed) when it is
+    not that attempt, pending: stopped, started over, or gone meanwhile."""
+    message = db.session.scalar(
         db.update(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.status == "pending")
-        .values(status="streaming")).rowcount == 1
+        .values(status="streaming").returning(ChatMessage))
+    if message is None or message.attempt != attempt:
+        db.session.rollback()
+        return None
+    return message
 
 
 def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], stop) -> str:

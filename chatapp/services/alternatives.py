@@ -7,7 +7,7 @@ A message with more than one version keeps them all in `meta["versions"]` (oldes
 from __future__ import annotations
 
 from chatapp.extensions import db
-from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, utcnow
+from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession
 from chatapp.services.conversation import (
     MessageRejected,
     commit_and_publish,
@@ -20,7 +20,6 @@ from chatapp.services.conversation import (
 def regenerate(chat: ChatSession, reply: ChatMessage) -> None:
     """Write the session's latest reply again, keeping the current one as a version."""
     _lock_latest(chat, reply, "Only the latest reply can be regenerated.")
-    chat.last_activity_at = utcnow()
     restart_reply(reply, versions=_versions(reply))
 
 
@@ -39,7 +38,6 @@ def edit_and_regenerate(chat: ChatSession, question: ChatMessage, raw_content: s
     versions = [*_versions(question), {"content": content}]
     question.content = content
     question.meta = {**(question.meta or {}), "versions": versions, "shown": len(versions) - 1}
-    chat.last_activity_at = utcnow()
     restart_reply(reply, versions=_versions(reply), also_updated=(question,))
 
 

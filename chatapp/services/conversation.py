@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from datetime import datetime
 
 from flask import current_app
 
@@ -58,30 +60,27 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     """
     content = validate_content(raw_content)
     client_id = validate_client_id(client_id)
-    locked = db.session.scalar(
-        db.select(ChatSession).where(ChatSession.id == chat.id).with_for_update()
-    )
+    now = utcnow()
+    locked = lock_session(chat, now)
     if client_id and (earlier := _sent_before(locked, client_id)):
         db.session.rollback()
         return earlier
-    if _reply_in_progress(locked):
+    last_seq, replies_in_progress = _last_seq_and_replies_in_progress(locked)
+    if replies_in_progress:
         db.session.rollback()
         raise MessageRejected("The assistant is still answering. Wait for the reply to finish "
                               "(or stop it), then send your message.", status=409)
-    seq = _next_seq(locked)
-    now = utcnow()
+    seq = last_seq + 1
     user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user", client_id=client_id,
                                author=user.display_name, content=content, status="done",
                                created_at=now)
     reply = ChatMessage(session_id=locked.id, seq=seq + 1, sender="assistant",
                         author=ASSISTANT_NAME, content="", status="pending", created_at=now)
     db.session.add_all([user_message, reply])
-    locked.last_activity_at = now
     if locked.name == DEFAULT_SESSION_NAME:
         locked.name = _title_from(content)
     commit_and_publish(locked.id, [("message.created", user_message),
                                    ("message.created", reply)], reply_started=reply)
-    jobs.enqueue_reply(reply.id)
     return user_message, reply
 
 
@@ -91,15 +90,25 @@ def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     if message.sender != "assistant" or message.status != "failed" or latest.id != message.id:
         db.session.rollback()
         raise MessageRejected("Only the latest failed reply can be retried.", status=409)
-    chat.last_activity_at = utcnow()
     restart_reply(message)
     return message
 
 
+def lock_session(chat: ChatSession, now: datetime | None = None) -> ChatSession:
+    """Lock the session's row until the transaction ends (changes to its last exchange are
+    serialized), mark it active, and return it as it is now. The lock is taken by writing, which
+    works alike on every database: SQLite ignores FOR UPDATE and locks a transaction only at its
+    first write, so two processes could otherwise both read the session before either's
+    change."""
+    return db.session.scalar(
+        db.update(ChatSession).where(ChatSession.id == chat.id)
+        .values(last_activity_at=now or utcnow()).returning(ChatSession)
+        .execution_options(populate_existing=True))
+
+
 def lock_latest_message(chat: ChatSession) -> ChatMessage | None:
-    """Lock the session's row (changes to its last exchange are serialized) and return its latest
-    message."""
-    db.session.refresh(chat, with_for_update=True)
+    """Lock the session's row (see lock_session) and return its latest message."""
+    lock_session(chat)
     return db.session.scalar(db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
                              .order_by(ChatMessage.seq.desc()).limit(1))
 
@@ -119,7 +128,6 @@ def restart_reply(message: ChatMessage, versions: list[dict] | None = None,
     updated = [("message.updated", other) for other in also_updated]
     commit_and_publish(message.session_id, [*updated, ("message.updated", message)],
                        reply_started=message)
-    jobs.enqueue_reply(message.id, attempt)
 
 
 def stop_reply(chat: ChatSession, message: ChatMessage) -> None:
@@ -150,13 +158,17 @@ def message_event(message: ChatMessage) -> dict:
 def commit_and_publish(session_id, items: list[tuple[str, ChatMessage]],
                        reply_started: ChatMessage | None = None) -> None:
     """Commit the session's changes, then append events carrying the messages in `items`;
-    `reply_started` marks a reply as in progress."""
+    `reply_started` is a reply to write: marked as in progress and its job queued in the same
+    Redis transaction as the events."""
     db.session.commit()
     data = [(type_, message_event(message)) for type_, message in items]
-    started = (reply_started.id,) if reply_started is not None else ()
+    started, enqueue = (), None
+    if reply_started is not None:
+        started = (reply_started.id,)
+        enqueue = functools.partial(jobs.enqueue_reply, reply_started.id, reply_started.attempt)
     events.append_many(get_redis(), session_id, data,
                        events.LogSettings.from_config(current_app.config),
-                       replies_started=started)
+                       replies_started=started, also=enqueue)
 
 
 def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMessage] | None:
@@ -170,18 +182,15 @@ def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMe
     return earlier, reply
 
 
-def _reply_in_progress(chat: ChatSession) -> bool:
-    return db.session.scalar(
-        db.select(db.func.count()).select_from(ChatMessage).where(
-            ChatMessage.session_id == chat.id, ChatMessage.status.in_(REPLY_IN_PROGRESS))
-    ) > 0
-
-
-def _next_seq(chat: ChatSession) -> int:
-    last = db.session.scalar(
-        db.select(db.func.max(ChatMessage.seq)).where(ChatMessage.session_id == chat.id)
-    )
-    return (last or 0) + 1
+def _last_seq_and_replies_in_progress(chat: ChatSession) -> tuple[int, int]:
+    """The session's highest message number (0 when empty) and how many of its replies are
+    being written, in one query."""
+    last, in_progress = db.session.execute(
+        db.select(db.func.max(ChatMessage.seq),
+                  db.func.count().filter(ChatMessage.status.in_(REPLY_IN_PROGRESS)))
+        .where(ChatMessage.session_id == chat.id)
+    ).one()
+    return last or 0, in_progress
 
 
 def _title_from(content: str, limit: int = 60) -> str:

@@ -12,6 +12,7 @@ logs to read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,17 +62,25 @@ def append(r: redis.Redis, session_id, type_: str, data: dict, settings=LogSetti
 
 
 def append_many(r: redis.Redis, session_id, events: list[tuple[str, dict]],
-                settings=LogSettings(), *, replies_started: tuple[int, ...] = ()) -> list[str]:
-    """Append several events atomically; mark `replies_started` as in progress (empty text)."""
+                settings=LogSettings(), *, replies_started: tuple[int, ...] = (),
+                also: Callable[[redis.client.Pipeline], object] | None = None) -> list[str]:
+    """Append several events atomically and return their ids; mark `replies_started` as in
+    progress (empty text); `also(pipeline)` adds commands of its own to the same transaction
+    (one round trip for all)."""
     with r.pipeline(transaction=True) as pipe:
+        pipe.multi()  # explicitly: commands that `also` adds (RQ's enqueue) expect it
         for message_id in replies_started:
             pipe.hset(PARTIAL_KEY.format(session_id), str(message_id), "1")
             pipe.expire(PARTIAL_KEY.format(session_id), settings.ttl_seconds)
             pipe.set(PARTIAL_TEXT_KEY.format(session_id, message_id), "", ex=settings.ttl_seconds)
+        positions = []
         for type_, data in events:
+            positions.append(len(pipe))
             _xadd(pipe, session_id, settings, type_, data)
+        if also is not None:
+            also(pipe)
         results = pipe.execute()
-    return [_decode(res) for res in results if isinstance(res, (bytes, str))]
+    return [_decode(results[position]) for position in positions]
 
 
 # Refused (nil) once the attempt was asked to stop: after a Stop, or once the orphan reaper gave up

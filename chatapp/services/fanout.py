@@ -90,12 +90,17 @@ class EventHub:
         self._positions: dict[str, str] = {}
         self._viewers_changed = False
         self._reader: threading.Thread | None = None
+        self._closed = False
 
     def subscribe(self, session_id, after_id: str) -> Subscription:
         """Events of session `session_id` after `after_id`, backlog first."""
         key = EVENTS_KEY.format(session_id)
-        head = self._head(key)
         subscription = Subscription(self, key, after_id)
+        if self._closed:
+            subscription._held = None
+            subscription.deliver(_CLOSED)
+            return subscription
+        head = self._head(key)
         with self._lock:
             if key not in self._positions:
                 self._positions[key] = head
@@ -128,6 +133,13 @@ class EventHub:
                     del self._subscribers[subscription.key]
                     del self._positions[subscription.key]
                     self._viewers_changed = True
+
+    def close(self) -> None:
+        """End every viewer's feed now, and the feeds asked for later at once (the process is
+        stopping): their streams end cleanly and the clients resume from their last event on a
+        process that runs."""
+        self._closed = True
+        self._end_all()
 
     def _head(self, key: str) -> str:
         last = self.redis.xrevrange(key, count=1)

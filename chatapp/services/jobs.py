@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app
+from redis.client import Pipeline
 from rq import Queue
 
 from chatapp.services.redis_client import get_redis
@@ -39,8 +40,9 @@ def enqueue_reaper(interval: float) -> None:
     )
 
 
-def enqueue_reply(message_id: int, attempt: int = 0) -> None:
-    """Queue the generation of assistant message `message_id` on the llm queue.
+def enqueue_reply(message_id: int, attempt: int = 0, pipeline: Pipeline | None = None) -> None:
+    """Queue the generation of assistant message `message_id` on the llm queue (within
+    `pipeline`'s transaction when given).
 
     The job id names the message and the attempt, so a double enqueue of the same attempt is a
     no-op for RQ and a retry gets a fresh job.
@@ -49,6 +51,7 @@ def enqueue_reply(message_id: int, attempt: int = 0) -> None:
         "worker.llm.generate_reply",
         message_id,
         attempt,
+        pipeline=pipeline,
         job_id=reply_job_id(message_id, attempt),
         job_timeout=current_app.config["REPLY_JOB_TIMEOUT"],
         result_ttl=3600,
