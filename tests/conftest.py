@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -207,7 +208,8 @@ def run_worker(subprocess_env):
     def start(*queues: str, burst: bool = True, env: dict | None = None) -> subprocess.Popen:
         command = [sys.executable, "-m", "worker", *(["--burst"] if burst else []),
                    *(queues or ("llm", "default"))]
-        process = subprocess.Popen(command, cwd=ROOT, env={**subprocess_env, **(env or {})})
+        process = subprocess.Popen(command, cwd=ROOT, env={**subprocess_env, **(env or {})},
+                                   start_new_session=True)  # its group: it and its children
         processes.append(process)
         return process
 
@@ -215,7 +217,15 @@ def run_worker(subprocess_env):
     for process in processes:
         if process.poll() is None:
             process.terminate()
-        process.wait(20)
+    stuck = []
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # no stray process left for the next tests
+            process.wait()
+            stuck.append(" ".join(process.args[1:]))
+    assert not stuck, f"workers still running 20 s after SIGTERM: {stuck}"
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from datetime import UTC, timedelta
@@ -28,6 +29,9 @@ WAITING = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 JOBLESS_KEY = "chat:reply:{}:{}:jobless"  # message id, attempt: seen pending without a job
 JOBLESS_MEMORY = 3  # orphan checks: how long a sighting is remembered
 SQLITE_CHECKPOINT_INTERVAL = 1.0  # seconds
+# Held while a checkpoint runs and while RQ forks a job's process: a process forked while another
+# thread is inside SQLite inherits SQLite's mutexes locked, and its first connection hangs forever.
+_sqlite_in_use = threading.Lock()
 
 
 def reap_orphan_replies() -> dict[str, int]:
@@ -94,7 +98,7 @@ def checkpoint_sqlite(path: str) -> tuple[int, int, int]:
     waiting for no reader or writer (PASSIVE); SQLite's (busy, frames in the log, frames copied).
     It uses a connection of its own: never one of the pool's, which the processes RQ forks for
     jobs inherit."""
-    with contextlib.closing(sqlite3.connect(path)) as connection:
+    with _sqlite_in_use, contextlib.closing(sqlite3.connect(path)) as connection:
         return connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
@@ -107,6 +111,8 @@ def schedule_sqlite_checkpoints() -> threading.Thread | None:
         url = db.engine.url
     if url.get_backend_name() != "sqlite":
         return None
+    os.register_at_fork(before=_sqlite_in_use.acquire, after_in_parent=_sqlite_in_use.release,
+                        after_in_child=_sqlite_in_use.release)
     return _every(SQLITE_CHECKPOINT_INTERVAL, "sqlite-checkpoint",
                   lambda: checkpoint_sqlite(url.database))
 
