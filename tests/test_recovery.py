@@ -3,11 +3,15 @@
 import signal
 
 from rq.job import Job, JobStatus
+from sqlalchemy import event
 
-from chatapp.services import events, jobs
+import worker
+from chatapp.extensions import db
+from chatapp.services import control, events, jobs
 from chatapp.services.redis_client import get_redis
 from tests.conftest import messages_of, new_chat, send
 from tests.services import wait_for
+from worker.maintenance import reap_orphan_replies
 
 QUICK_HEARTBEAT = {"CHATAPP_REPLY_HEARTBEAT_TTL": "2", "CHATAPP_REAPER_INTERVAL": "1"}
 
@@ -112,3 +116,35 @@ def test_a_reply_saved_without_its_job_is_run_again_at_the_second_check(client, 
     assert run_worker("llm", env=QUICK_HEARTBEAT).wait(60) == 0
     reply = messages_of(app, chat)[1]
     assert (reply.status, reply.content) == ("done", "Hello from the fake model.")
+
+
+def test_a_reply_whose_job_starts_during_the_check_is_left_alone(client, consultant, app,
+                                                                 monkeypatch):
+    """The check reads the heartbeats, then each silent reply's row: a job that starts between
+    the two (it beats, then marks its reply streaming) is alive, not an orphan."""
+    chat = new_chat(client)
+    send(client, chat, "Hello")
+    reply = messages_of(app, chat)[1]
+    monkeypatch.setattr(worker, "_app", app)  # the check runs here, on the test's app
+    reads = []
+
+    def job_starts_before_the_second_read(_conn, _cursor, statement, *_args):
+        if statement.lstrip().startswith("SELECT") and "chat_messages" in statement:
+            reads.append(statement)
+            if len(reads) == 2:  # as generate_reply does: beat, then mark streaming
+                control.beat(get_redis(), reply.id, 0, 10)
+                with db.engine.begin() as connection:
+                    connection.execute(db.text(
+                        "UPDATE chat_messages SET status = 'streaming' WHERE id = :id"),
+                        {"id": reply.id})
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", job_starts_before_the_second_read)
+        try:
+            counts = reap_orphan_replies()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", job_starts_before_the_second_read)
+        stopped = get_redis().exists(control.stop_key(reply.id, 0))
+    assert len(reads) >= 2 and counts == {"rerun": 0, "failed": 0} and not stopped
+    reply = messages_of(app, chat)[1]
+    assert (reply.status, reply.attempt) == ("streaming", 0)

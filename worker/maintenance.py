@@ -52,6 +52,10 @@ def reap_orphan_replies() -> dict[str, int]:
             reply = db.session.get(ChatMessage, reply_id)  # afresh: handling one ends the session
             if reply is None or reply.status not in REPLY_IN_PROGRESS or reply.attempt != attempt:
                 continue
+            # Listened again, after the row: a job that just started beats, then marks its reply
+            # streaming, which a heartbeat read before the row would take for a dead job's.
+            if not control.silent(r, [(reply_id, attempt)]):
+                continue
             if _job_still_coming(r, reply, ttl, app.config["REAPER_INTERVAL"]):
                 continue
             text = events.snapshot(r, reply.session_id)[1].get(reply.id) or reply.content
