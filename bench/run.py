@@ -234,7 +234,12 @@ def _print(rows, peak_rss: float) -> None:
           "| p99 gap direct / chatapp |")
     print("|---|---|---|---|")
     for scenario, base, run, _ in rows:
-        if scenario.chats > 1:
+        if scenario.chats == 1:
+            continue
+        if min(base.all_streaming_s, run.all_streaming_s) <= 0:
+            print(f"| {scenario.name} | no such moment: the first chat ended before the last "
+                  "began | | |")
+        else:
             print(f"| {scenario.name} | {base.all_streaming_s:.1f} / {run.all_streaming_s:.1f} | "
                   f"{base.all_streaming_tokens_per_s:,.0f} / {run.all_streaming_tokens_per_s:,.0f} "
                   f"| {base.all_streaming_gap_p99 * ms:.1f} / {run.all_streaming_gap_p99 * ms:.1f} "
