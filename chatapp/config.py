@@ -41,6 +41,9 @@ DEFAULTS = {
     "STREAM_TTL_SECONDS": 86400,
     "SSE_KEEPALIVE_SECONDS": 15,
     "SSE_RECYCLE_SECONDS": 300,
+    # How pages get live updates: "auto" (SSE, stepping down to WebSocket, then long-poll, when a
+    # network blocks them), or one of "sse", "websocket", "poll" for a network that needs it.
+    "LIVE_TRANSPORT": "auto",
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

@@ -1,4 +1,5 @@
-"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy)."""
+"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy) and
+the live-transport setting."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from flask import Flask, url_for
 
 from chatapp.services.render import render_markdown
 
+LIVE_TRANSPORTS = ("auto", "sse", "websocket", "poll")
 HTMX_VERSION = "4.0.1"
 CDN_BASE = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/"
 # path under dist/ -> SRI hash of the published file (identical to the copy in static/js/vendor/)
 HTMX_FILES = {
     "htmx.min.js": "sha384-Qp9rdC8H7EqOoX+nR0P3RPG2Noji+qdwJlGpfzwQJsfOpp3sGwIdSP9xO3+UlEhn",
-    "ext/hx-sse.min.js": "sha384-v8HvucQ+ohQhMg0arboXc5049yNR46QKMjphs7YDch+Wm7zpfK5XVS01f26mQDJV",
     "ext/hx-upsert.min.js":
         "sha384-RokoL54Uf58UQMawJe+4j+PvdsTh8FIhlRexOKFKzNSMfDVoMj1ibUt8t9cGkKYd",
 }
@@ -31,10 +32,13 @@ def init_app(app: Flask) -> None:
     """Expose the script list and the Markdown filter to templates."""
     if app.config["HTMX_SOURCE"] not in ("cdn", "vendored"):
         raise RuntimeError("CHATAPP_HTMX_SOURCE must be 'cdn' or 'vendored'.")
+    if app.config["LIVE_TRANSPORT"] not in LIVE_TRANSPORTS:
+        raise RuntimeError(f"CHATAPP_LIVE_TRANSPORT must be one of {', '.join(LIVE_TRANSPORTS)}.")
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["new_client_id"] = lambda: uuid.uuid4().hex  # one per composer shown
 
     @app.context_processor
     def inject_scripts():
-        return {"htmx_scripts": htmx_scripts(app.config["HTMX_SOURCE"])}
+        return {"htmx_scripts": htmx_scripts(app.config["HTMX_SOURCE"]),
+                "live_transport": app.config["LIVE_TRANSPORT"]}

@@ -1,35 +1,36 @@
-"""Server-sent events: a session's event log, live, resumable by Last-Event-ID.
+"""A session's live events over HTTP: server-sent events, or long-poll (`?wait=<seconds>`).
 
 Every check (sign-in, ownership, arguments) happens before the first byte; the SQL session is
-released before streaming, and the generator never touches the Flask session.
+released before streaming or waiting, and neither touches the Flask session afterwards. Both
+carry the events of chatapp/live.py, resumable from the last id seen.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
 from collections.abc import Iterator
 
 import redis
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
-from markupsafe import escape
 
+from chatapp import live
 from chatapp.chats import owned_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
-from chatapp.services import events
-from chatapp.services.fanout import EventHub, Subscription
+from chatapp.services.fanout import Subscription
 from chatapp.services.redis_client import get_hub, get_redis
 
 bp = Blueprint("stream", __name__)
 
-MESSAGE_EVENTS = {"message.created", "message.updated", "reply.done", "reply.failed",
-                  "reply.cancelled"}
-
+POLL_MAX_WAIT = 30  # seconds a long-poll may be asked to wait
+POLL_LINGER = 0.1  # seconds a poll that got an event waits for more (fewer polls mid-reply)
+# Sent first on every stream, without an id: the client knows its stream delivers (a proxy that
+# buffers responses would hold it back) even when nothing else is due.
+READY = "event: ready\ndata: {}\n\n"
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # every line break the SSE parser knows
 
@@ -50,81 +51,84 @@ def format_sse(data: str, *, event: str | None = None, event_id: str | None = No
 @bp.get("/chats/<uuid:session_id>/events")
 @login_required
 def session_events(session_id: uuid.UUID):
-    """The live event stream of one of the user's sessions (`fmt=html` for the page, else JSON)."""
+    """The live events of one of the user's sessions (`fmt=html` for the page, else JSON): a
+    stream of server-sent events, or with `wait` one long-poll answer."""
     owned_session(session_id)
     db.session.remove()  # no SQL connection is held while Redis is asked, nor while streaming
     fmt = request.args.get("fmt", "json")
     after = request.headers.get("Last-Event-ID") or request.args.get("after")
-    if fmt not in ("html", "json"):
-        return error_response(400, "fmt must be 'html' or 'json'.", details={"fmt": fmt})
-    if after is not None and not events.is_valid_id(after):
-        return error_response(400, "Last-Event-ID / after must be an event id like 1700000000000-0.")
+    wait = request.args.get("wait")
+    try:
+        live.check_arguments(fmt, after)
+        wait = _poll_wait(wait)
+    except live.BadRequest as bad:
+        return error_response(400, str(bad), details={"fmt": fmt, "after": after})
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
     try:
-        opening, subscription = _open(get_redis(), get_hub(), session_id, after, fmt)
+        opening, subscription = live.open_feed(get_redis(), get_hub(), session_id, after, fmt)
     except redis.RedisError:
-        current_app.logger.warning("event stream of session %s refused: Redis unavailable",
+        current_app.logger.warning("live events of session %s refused: Redis unavailable",
                                    session_id)
         return error_response(503, "Live updates are unavailable for a moment; retrying.",
                               headers={"Retry-After": "2"})
+    if wait is not None:
+        return _poll(opening, subscription, fmt, wait)
     config = current_app.config
-    frames = _frames(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
-                     config["SSE_RECYCLE_SECONDS"])
+    frames = _sse(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
+                  config["SSE_RECYCLE_SECONDS"])
     response = Response(stream_with_context(frames), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(subscription.close)
     return response
 
 
-def _open(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None,
-          fmt: str) -> tuple[str, Subscription]:
-    """The stream's first frames (retry, then a snapshot or a reset when due) and its
-    subscription to the events that follow them."""
-    opening = "retry: 2000\n\n"
-    if after is None:
-        after, partial = events.snapshot(r, session_id)
-        opening += format_sse(_snapshot_data(partial, fmt), event=_named(fmt, "snapshot"),
-                              event_id=after)
-    elif events.has_gap(r, session_id, after):
-        after, partial = events.snapshot(r, session_id)
-        opening += format_sse(_snapshot_data(partial, "json"), event="reset", event_id=after)
-    return opening, hub.subscribe(session_id, after)
+def _poll_wait(wait: str | None) -> float | None:
+    if wait is None:
+        return None
+    try:
+        seconds = float(wait)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= POLL_MAX_WAIT:
+        raise live.BadRequest(f"wait must be a number of seconds from 0 to {POLL_MAX_WAIT}.")
+    return seconds
 
 
-def _frames(opening: str, subscription: Subscription, fmt: str, keepalive: float,
-            recycle: float) -> Iterator[str]:
-    yield opening
+def _poll(opening: list[live.Frame], subscription: Subscription, fmt: str, wait: float):
+    """One long-poll answer: the opening frames, else the events after the client's id as soon
+    as there are any (waiting up to `wait` s), and the id to ask after next time."""
+    try:
+        frames = list(opening)
+        if not frames:
+            batch = subscription.next_events(timeout=wait) or []
+            if batch:
+                time.sleep(POLL_LINGER)
+                batch += subscription.next_events(timeout=0) or []
+            frames = [live.to_frame(event, fmt) for event in batch]
+    finally:
+        subscription.close()
+    last_id = frames[-1].id if frames else subscription.last_id
+    return jsonify(events=[frame.as_dict() for frame in frames], last_id=last_id), 200, {
+        "Cache-Control": "no-store"}
+
+
+def _sse(opening: list[live.Frame], subscription: Subscription, fmt: str, keepalive: float,
+         recycle: float) -> Iterator[str]:
+    yield "retry: 2000\n\n" + READY + "".join(_sse_frame(frame, fmt) for frame in opening)
     deadline = time.monotonic() + recycle
     while (remaining := deadline - time.monotonic()) > 0:
         batch = subscription.next_events(timeout=min(keepalive, remaining))
         if batch is None:
             return  # the feed ended (Redis trouble): the client resumes from its last id
         # the events that came together (a burst, a stream catching up) go out in one write
-        yield "".join(format_sse(_event_data(event, fmt), event=_named(fmt, event.type),
-                                 event_id=event.id) for event in batch) or ": keepalive\n\n"
+        yield "".join(_sse_frame(live.to_frame(event, fmt), fmt)
+                      for event in batch) or ": keepalive\n\n"
         time.sleep(0)  # under gevent: let the other streams of this process have a turn
 
 
-def _named(fmt: str, type_: str) -> str | None:
-    """JSON clients get named events; the htmx page gets unnamed ones, which it swaps."""
-    return type_ if fmt == "json" else None
-
-
-def _snapshot_data(partial: dict[int, str], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps({"replies": {str(k): v for k, v in partial.items()}})
-    return "".join(
-        f'<hx-partial hx-target="#msg-{message_id}-body" hx-swap="innerHTML">{escape(text)}'
-        "</hx-partial>" for message_id, text in partial.items())
-
-
-def _event_data(event: events.Event, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(event.data, separators=(",", ":"))
-    if event.type == "reply.delta":
-        return (f'<hx-partial hx-target="#msg-{int(event.data["message_id"])}-body" '
-                f'hx-swap="beforeend">{escape(event.data["text"])}</hx-partial>')
-    if event.type in MESSAGE_EVENTS:
-        return render_template("chats/_upsert.html", messages=[event.data["message"]])
-    return ""
+def _sse_frame(frame: live.Frame, fmt: str) -> str:
+    """JSON clients get named events; the page gets unnamed ones, which it swaps, except reset."""
+    named = fmt == "json" or frame.type == "reset"
+    return format_sse(live.as_text(frame.data), event=frame.type if named else None,
+                      event_id=frame.id)

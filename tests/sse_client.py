@@ -24,15 +24,22 @@ def parse_sse(lines):
                 frame[field] = value
 
 
+def after_ready(frames):
+    """The frames of a stream after its first, which must be the id-less `ready` event."""
+    assert next(frames) == {"event": "ready", "data": "{}"}
+    return frames
+
+
 def read_until(url, client, *, until: str, headers=None, limit=500) -> list[dict]:
-    """Open the stream and collect events up to and including the first of type `until`."""
+    """Open the stream and collect the events after `ready` up to and including the first of
+    type `until`."""
     collected = []
     deadline = time.monotonic() + 30
     with client.stream("GET", url, headers=headers or {}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-cache"
-        for frame in parse_sse(_before(deadline, response.iter_lines())):
+        for frame in after_ready(parse_sse(_before(deadline, response.iter_lines()))):
             collected.append(frame)
             if frame.get("event") == until or len(collected) >= limit:
                 break

@@ -11,7 +11,7 @@ import redis
 from chatapp.services.events import NOTIFY_CHANNEL
 from chatapp.services.fanout import EventHub
 from tests.services import wait_for
-from tests.sse_client import parse_sse
+from tests.sse_client import after_ready, parse_sse
 
 VIEWERS = 20
 
@@ -36,7 +36,7 @@ def test_many_viewers_share_one_reader_per_process(live_chat, live_server, llm, 
         with httpx.Client(base_url=live_server, cookies=web.cookies, timeout=30) as viewer:
             with viewer.stream("GET", chat + "/events?after=0-0") as response:
                 connected.wait()
-                for frame in parse_sse(response.iter_lines()):
+                for frame in after_ready(parse_sse(response.iter_lines())):
                     received[index].append((frame["id"], frame["data"]))
                     if frame.get("event") == "reply.done":
                         return

@@ -25,4 +25,4 @@ def test_cdn_mode_uses_pinned_urls_with_integrity(app_config):
 def test_vendored_mode_serves_local_files(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'src="/static/js/vendor/htmx.min.js"' in html and "cdn.jsdelivr" not in html
-    assert client.get("/static/js/vendor/hx-sse.min.js").status_code == 200
+    assert client.get("/static/js/vendor/hx-upsert.min.js").status_code == 200

@@ -10,7 +10,7 @@ from chatapp.services.events import EVENTS_KEY
 from chatapp.stream import format_sse
 from tests.conftest import chat_on
 from tests.services import wait_for
-from tests.sse_client import parse_sse, read_until
+from tests.sse_client import after_ready, parse_sse, read_until
 
 
 def test_sse_frames_keep_leading_spaces_and_split_lines():
@@ -24,10 +24,10 @@ def test_fresh_connection_gets_a_snapshot_then_the_tail(live_chat, llm, run_work
     web, chat = live_chat
     llm.reset(tokens=["<b>bold?</b>", " leading", "\nnew line"], delay=0.05)
     with web.stream("GET", chat + "/events") as response:
-        frames = parse_sse(response.iter_lines())
+        frames = after_ready(parse_sse(response.iter_lines()))
         snapshot = next(frames)
         assert snapshot["event"] == "snapshot" and snapshot["id"]
-        assert snapshot["data"] == '{"replies": {"2": ""}}'
+        assert snapshot["data"] == '{"replies":{"2":""}}'
         run_worker()
         tail = []
         for frame in frames:
@@ -98,7 +98,7 @@ def test_a_stopping_web_worker_ends_its_streams_at_once(private_stack, consultan
         old_workers = set(private_stack.web_worker_pids())
         # read timeout 5 s: shorter than the graceful timeout, and no keep-alive comes before 15 s
         with web.stream("GET", chat + "/events", timeout=httpx.Timeout(30, read=5)) as response:
-            frames = parse_sse(response.iter_lines())
+            frames = after_ready(parse_sse(response.iter_lines()))
             snapshot = next(frames)
             assert snapshot["event"] == "snapshot"
             private_stack.reload_web()

@@ -77,6 +77,13 @@ class Subscription:
         """Stop receiving."""
         self.hub.unsubscribe(self)
 
+    def end(self) -> None:
+        """Stop receiving and end the feed: a viewer waiting in next_events gets None at once
+        (its client went away)."""
+        self.close()
+        self._held = None
+        self._queue.put(_CLOSED)
+
 
 class EventHub:
     """The process's single reader of session event logs."""
@@ -140,6 +147,11 @@ class EventHub:
         process that runs."""
         self._closed = True
         self._end_all()
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called: the process is stopping."""
+        return self._closed
 
     def _head(self, key: str) -> str:
         last = self.redis.xrevrange(key, count=1)

@@ -1,21 +1,7 @@
-// chatapp chat page behaviour, on top of htmx: live-status indicator, keyboard sending,
-// keeping the newest message in view, and reloading when the live stream says the page is stale.
+// chatapp chat page behaviour, on top of htmx: keyboard sending and keeping the newest message in
+// view (live updates are static/js/live.js).
 (() => {
   "use strict";
-
-  const STATES = {
-    connecting: "connecting…",
-    live: "live",
-    reconnecting: "reconnecting…",
-    offline: "offline",
-  };
-
-  function setStatus(state) {
-    const el = document.getElementById("live-status");
-    if (!el || el.dataset.state === state) return;
-    el.dataset.state = state;
-    el.textContent = STATES[state];
-  }
 
   function nearBottom() {
     const doc = document.scrollingElement;
@@ -26,20 +12,6 @@
     const doc = document.scrollingElement;
     doc.scrollTop = doc.scrollHeight;
   }
-
-  document.addEventListener("htmx:sse:after:connection", () => setStatus("live"));
-  document.addEventListener("htmx:sse:error", () => setStatus("reconnecting"));
-  document.addEventListener("htmx:sse:close", (e) => {
-    if (e.detail && e.detail.reason !== "removed") setStatus("offline");
-  });
-  window.addEventListener("offline", () => setStatus("offline"));
-  window.addEventListener("online", () => setStatus("reconnecting"));
-
-  // The server lost events this page had not seen yet (the log was trimmed or expired). A form's
-  // own "reset" event has the same name, hence the check of where it comes from.
-  document.addEventListener("reset", (e) => {
-    if (e.target.id === "chat") window.location.reload();
-  });
 
   // The live stream owns messages already on the page: the response to our own send only adds
   // the ones not there yet, so it never wipes reply text that streamed in before it arrived.

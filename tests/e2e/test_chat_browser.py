@@ -12,12 +12,14 @@ TOKENS = [f" word{i}" for i in range(60)]
 FULL_TEXT = "".join(TOKENS).strip()
 
 
-def start_chat(page, client_name="Acme Corp"):
+def start_chat(page, client_name="Acme Corp", live_state="live"):
+    """Start a chat from the menu and wait until its live updates are in `live_state`."""
     page.get_by_role("link", name="New chat").first.click()
     page.get_by_label("Client (optional)").fill(client_name)
     page.get_by_role("button", name="Start chat").click()
     page.wait_for_url(re.compile(r"/chats/[0-9a-f-]{36}$"))
-    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", live_state,
+                                                           timeout=30000)
 
 
 def test_reply_streams_and_survives_a_reload(page, make_user, llm, run_worker):

@@ -46,13 +46,17 @@ def test_redis_restarted_mid_stream(browser, private_stack, make_user, llm, app)
     page = browser.new_context(base_url=private_stack.base_url).new_page()
     sign_in(page, "cara@example.com")
     reply = open_chat_and_ask(page, "Keep talking")
+    chat_url = page.url.replace(private_stack.base_url, "")
     private_stack.kill_redis()
     expect(page.locator("#live-status")).to_have_attribute("data-state", "reconnecting")
+    # the worker gives up on the reply (its next write fails) and saves it failed in SQL; it
+    # announces the end once Redis is back
+    wait_for(lambda: messages_of(app, chat_url)[1].status == "failed", 30,
+             "the worker to fail the reply")
     private_stack.start_redis()
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=30000)
     expect(reply).to_have_class(re.compile("status-failed"), timeout=30000)
     expect(reply.get_by_role("alert")).to_contain_text("lost its connection to Redis")
-    chat_url = page.url.replace(private_stack.base_url, "")
     saved = messages_of(app, chat_url)[1]
     assert saved.status == "failed" and saved.content.startswith(" word0 word1 word2")
     expect(reply.locator(".body")).to_have_text(saved.content.strip())  # the text is kept

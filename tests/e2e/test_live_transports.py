@@ -1,0 +1,48 @@
+"""The transport ladder in Chromium: with server-sent events blocked the page steps down to a
+WebSocket, with both blocked to long-polling, and the reply streams completely either way."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ask, sign_in
+from tests.e2e.test_chat_browser import FULL_TEXT, TOKENS, start_chat
+
+
+def is_event_stream(url: str) -> bool:
+    """The page's SSE requests (long-polls carry `wait`)."""
+    return "/events" in url and "wait=" not in url
+
+
+def streams_the_whole_reply(page) -> None:
+    ask(page, "Which risks should we raise with Acme?")
+    reply = page.locator(".msg-assistant").last
+    expect(reply).to_have_class(re.compile("status-done"), timeout=30000)
+    expect(reply.locator(".body")).to_have_text(FULL_TEXT)
+    assert reply.locator(".body").inner_text().count("word0 ") == 1
+    expect(page.locator(".msg")).to_have_count(2)
+
+
+def test_with_sse_blocked_the_reply_streams_over_a_websocket(page, make_user, llm, run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.03)
+    run_worker(burst=False)
+    page.route(is_event_stream, lambda route: route.abort())
+    sign_in(page, "cara@example.com")
+    start_chat(page, live_state="live-websocket")
+    expect(page.locator("#live-status")).to_have_attribute("title", re.compile("WebSocket"))
+    streams_the_whole_reply(page)
+
+
+def test_with_sse_and_websocket_blocked_the_reply_streams_by_polling(page, make_user, llm,
+                                                                   run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.03)
+    run_worker(burst=False)
+    page.route(is_event_stream, lambda route: route.abort())
+    page.route_web_socket(re.compile(r"/ws"), lambda ws: ws.close())
+    sign_in(page, "cara@example.com")
+    start_chat(page, live_state="polling")
+    streams_the_whole_reply(page)
