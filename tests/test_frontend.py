@@ -1,10 +1,14 @@
-"""htmx comes from the CDN with SRI hashes, or from the vendored copy."""
+"""htmx comes from the CDN with SRI hashes, or from the vendored copy; the page carries the live
+transport setting."""
 
 import base64
 import hashlib
 
+import pytest
+
 from chatapp import PROJECT_ROOT, create_app
 from chatapp.frontend import CDN_BASE, HTMX_FILES
+from tests.conftest import new_chat
 
 
 def test_vendored_copies_match_the_cdn_integrity_hashes():
@@ -26,3 +30,16 @@ def test_vendored_mode_serves_local_files(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'src="/static/js/vendor/htmx.min.js"' in html and "cdn.jsdelivr" not in html
     assert client.get("/static/js/vendor/hx-upsert.min.js").status_code == 200
+
+
+@pytest.mark.parametrize("transport", ["auto", "poll"])
+def test_the_chat_page_carries_the_live_transport_setting(app, client, consultant, transport):
+    app.config["LIVE_TRANSPORT"] = transport
+    html = client.get(new_chat(client)).get_data(as_text=True)
+    assert f'data-live-transport="{transport}"' in html
+    assert 'data-live-websocket="/chats/' in html and "/ws?fmt=html" in html
+
+
+def test_an_unknown_live_transport_stops_the_start(app_config):
+    with pytest.raises(RuntimeError, match="CHATAPP_LIVE_TRANSPORT must be one of auto, sse"):
+        create_app({**app_config, "TESTING": True, "LIVE_TRANSPORT": "carrier-pigeon"})

@@ -1,5 +1,6 @@
 """Real processes killed mid-reply: nothing stays pending or streaming for ever."""
 
+import logging
 import signal
 
 from rq.job import Job, JobStatus
@@ -11,7 +12,7 @@ from chatapp.services import control, events, jobs
 from chatapp.services.redis_client import get_redis
 from tests.conftest import messages_of, new_chat, send
 from tests.services import wait_for
-from worker.maintenance import reap_orphan_replies
+from worker.maintenance import quiet_upkeep_in_rq_log, reap_orphan_replies
 
 QUICK_HEARTBEAT = {"CHATAPP_REPLY_HEARTBEAT_TTL": "2", "CHATAPP_REAPER_INTERVAL": "1"}
 
@@ -148,3 +149,16 @@ def test_a_reply_whose_job_starts_during_the_check_is_left_alone(client, consult
     assert len(reads) >= 2 and counts == {"rerun": 0, "failed": 0} and not stopped
     reply = messages_of(app, chat)[1]
     assert (reply.status, reply.attempt) == ("streaming", 0)
+
+
+def test_the_orphan_check_stays_out_of_the_worker_log_below_warnings(caplog):
+    """It runs every 10 s: RQ's four INFO lines per run would drown every other job's."""
+    quiet_upkeep_in_rq_log()
+    rq_log = logging.getLogger("rq.worker")
+    with caplog.at_level(logging.INFO, logger="rq.worker"):
+        rq_log.info("default: fail or re-run replies whose worker died (reap-orphan-replies-7)")
+        rq_log.info("Job OK (reap-orphan-replies-7)")
+        rq_log.info("default: Job OK (alert-42)")
+        rq_log.error("job reap-orphan-replies-8: exception raised while executing")
+    assert [r.getMessage() for r in caplog.records] == [
+        "default: Job OK (alert-42)", "job reap-orphan-replies-8: exception raised while executing"]

@@ -52,7 +52,11 @@ def _work(args: argparse.Namespace) -> None:
     from chatapp.services.redis_client import get_redis
     from worker import get_app
     from worker.greenlets import GreenletWorker
-    from worker.maintenance import schedule_reaper, schedule_sqlite_checkpoints
+    from worker.maintenance import (
+        quiet_upkeep_in_rq_log,
+        schedule_reaper,
+        schedule_sqlite_checkpoints,
+    )
 
     assert LLM_QUEUE == CONCURRENT_QUEUE
     app = get_app()
@@ -70,6 +74,7 @@ def _work(args: argparse.Namespace) -> None:
             schedule_sqlite_checkpoints()
     if not args.burst:
         schedule_reaper(app.config["REAPER_INTERVAL"])
+    quiet_upkeep_in_rq_log()
     worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])
 
 

@@ -121,6 +121,21 @@ def schedule_sqlite_checkpoints() -> threading.Thread | None:
                   lambda: checkpoint_sqlite(url.database))
 
 
+class _QuietUpkeep(logging.Filter):
+    """Keeps the orphan check, queued every REAPER_INTERVAL, out of RQ's INFO lines (four per
+    check); its warnings, and every other job's lines, stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return record.levelno > logging.INFO or not (
+            jobs.REAPER_JOB_PREFIX in message or jobs.REAPER_DESCRIPTION in message)
+
+
+def quiet_upkeep_in_rq_log() -> None:
+    """Leave the periodic orphan check out of RQ's worker log below warnings."""
+    logging.getLogger("rq.worker").addFilter(_QuietUpkeep())
+
+
 def _every(seconds: float, name: str, action) -> threading.Thread:
     """Run `action` in the app's context every `seconds`, from a daemon thread (a greenlet when
     gevent has patched the process)."""

@@ -25,6 +25,10 @@ def reply_job_id(message_id: int, attempt: int) -> str:
     return f"reply-{message_id}-{attempt}"
 
 
+REAPER_JOB_PREFIX = "reap-orphan-replies-"
+REAPER_DESCRIPTION = "fail or re-run replies whose worker died"
+
+
 def enqueue_reaper(interval: float) -> None:
     """Queue one orphan-reply check per `interval`, however many workers ask for it (the first
     to claim the interval in Redis queues it)."""
@@ -33,10 +37,10 @@ def enqueue_reaper(interval: float) -> None:
         return
     queue(DEFAULT_QUEUE).enqueue(
         "worker.maintenance.reap_orphan_replies",
-        job_id=f"reap-orphan-replies-{slot}",
+        job_id=f"{REAPER_JOB_PREFIX}{slot}",
         job_timeout=60,
         result_ttl=600,
-        description="fail or re-run replies whose worker died",
+        description=REAPER_DESCRIPTION,
     )
 
 
