@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from chatapp.errors import error_response, is_htmx
+from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
 from chatapp.services import alternatives, conversation, events
@@ -97,17 +97,22 @@ def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None,
 @bp.post("/chats/<uuid:session_id>/messages")
 @login_required
 def send_message(session_id: uuid.UUID):
-    """Send a message: htmx gets the new messages and a fresh composer, a plain form a redirect."""
+    """Send a message: htmx gets the new messages and a fresh composer, a script asking for JSON
+    (the page's outbox) the two messages (202), a plain form a redirect."""
     chat = owned_session(session_id)
     raw = request.form.get("content")
     try:
         user_message, reply = conversation.post_user_message(chat, current_user, raw,
                                                              request.form.get("client_id"))
     except conversation.MessageRejected as rejected:
+        if wants_json():
+            return error_response(rejected.status, rejected.message)
         if is_htmx():
             return render_template("chats/_composer.html", chat=chat, draft=raw or "",
                                    error=rejected.message, oob=True), rejected.status
         return render_chat(chat, draft=raw or "", error=rejected.message, status=rejected.status)
+    if wants_json():
+        return {"message": user_message.to_view(), "reply": reply.to_view()}, 202
     if is_htmx():
         return render_template("chats/_sent.html", chat=chat,
                                messages=[user_message.to_view(), reply.to_view()])

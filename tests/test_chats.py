@@ -176,6 +176,26 @@ def test_a_repeated_send_with_the_same_client_id_is_stored_once(client, consulta
     assert client.get(chat).get_data(as_text=True).count(">Only once please</div>") == 1
 
 
+def test_a_send_asking_for_json_gets_both_messages_and_json_errors(client, consultant, app):
+    """What the page's outbox sends: 202 with the stored message and its reply, the same ids for
+    a repeat, and JSON errors (409 while a reply is being written)."""
+    chat = new_chat(client)
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    form = {"csrf_token": token, "content": "From the outbox", "client_id": "outbox-1234"}
+    accept = {"Accept": "application/json"}
+    first = client.post(chat + "/messages", data=form, headers=accept)
+    again = client.post(chat + "/messages", data=form, headers=accept)
+    assert first.status_code == again.status_code == 202 and first.get_json() == again.get_json()
+    sent = first.get_json()
+    assert (sent["message"]["content"], sent["reply"]["status"]) == ("From the outbox", "pending")
+    assert [m.id for m in messages_of(app, chat)] == [sent["message"]["id"], sent["reply"]["id"]]
+    busy = client.post(chat + "/messages", data={**form, "client_id": "outbox-5678"},
+                       headers=accept)
+    assert busy.status_code == 409 and "still answering" in busy.get_json()["error"]["message"]
+    empty = client.post(chat + "/messages", data={**form, "content": " "}, headers=accept)
+    assert empty.status_code == 422 and empty.get_json()["error"]["code"] == "invalid"
+
+
 def test_each_composer_gets_a_new_client_id_and_bad_ones_are_refused(client, consultant, app):
     chat = new_chat(client)
     ids = {re.search(r'name="client_id" value="(\w+)"', client.get(chat).get_data(as_text=True)).group(1)

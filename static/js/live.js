@@ -154,6 +154,7 @@
           this.probing = false;
           this.showLive();
           this.planStepUp();
+          document.dispatchEvent(new CustomEvent("chatapp:live")); // the outbox may send now
         },
         frame: (frame) => this.apply(frame),
         ended: ({ retry, state }) => {
