@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from chatapp.services import alternatives, conversation, events
+from chatapp.services import alternatives, conversation, events, settings
 from chatapp.services.llm import provider_label
 from chatapp.services.redis_client import get_redis
 
@@ -22,6 +22,15 @@ def owned_session(session_id: uuid.UUID) -> ChatSession:
     private)."""
     chat = db.session.get(ChatSession, session_id)
     if chat is None or chat.owner_id != current_user.id:
+        abort(404)
+    return chat
+
+
+def viewable_session(session_id: uuid.UUID) -> ChatSession:
+    """A session the current user may watch live: their own, or any for an admin (admins watch
+    sessions to answer help requests); else 404, as owned_session."""
+    chat = db.session.get(ChatSession, session_id)
+    if chat is None or not (chat.owner_id == current_user.id or current_user.role == "admin"):
         abort(404)
     return chat
 
@@ -91,6 +100,7 @@ def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None,
     return render_template(
         "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
         error=error, model_label=provider_label(current_app.config),
+        live_transport=settings.live_transport(),
     ), status
 
 

@@ -1,5 +1,4 @@
-"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy) and
-the live-transport setting."""
+"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy)."""
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ import uuid
 from flask import Flask, url_for
 
 from chatapp.services.render import render_markdown
+from chatapp.services.settings import LIVE_TRANSPORTS
 
-LIVE_TRANSPORTS = ("auto", "sse", "websocket", "poll")
 HTMX_VERSION = "4.0.1"
 CDN_BASE = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/"
 # path under dist/ -> SRI hash of the published file (identical to the copy in static/js/vendor/)
@@ -40,5 +39,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject_scripts():
-        return {"htmx_scripts": htmx_scripts(app.config["HTMX_SOURCE"]),
-                "live_transport": app.config["LIVE_TRANSPORT"]}
+        return {"htmx_scripts": htmx_scripts(app.config["HTMX_SOURCE"])}

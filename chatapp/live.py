@@ -57,9 +57,10 @@ def check_arguments(fmt: str, after: str | None) -> None:
 
 
 def open_feed(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None,
-              fmt: str) -> tuple[list[Frame], Subscription]:
+              fmt: str, user_id: int) -> tuple[list[Frame], Subscription]:
     """The feed's opening frames (a snapshot or a reset when due) and its subscription to the
-    events that follow them. Raises redis.RedisError when Redis cannot be reached."""
+    events that follow them, and to the signals of users other than `user_id`. Raises
+    redis.RedisError when Redis cannot be reached."""
     opening = []
     if after is None:
         after, partial = events.snapshot(r, session_id)
@@ -67,12 +68,17 @@ def open_feed(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str |
     elif events.has_gap(r, session_id, after):
         after, partial = events.snapshot(r, session_id)
         opening.append(Frame(after, "reset", _snapshot_data(partial, "json")))
-    return opening, hub.subscribe(session_id, after)
+    return opening, hub.subscribe(session_id, after, user_id)
 
 
 def to_frame(event: events.Event, fmt: str) -> Frame:
-    """An event of the log, rendered for `fmt`."""
+    """An event of the log (or a passing signal), rendered for `fmt`."""
     return Frame(event.id, event.type, _event_data(event, fmt))
+
+
+def last_id(frames: list[Frame], before: str) -> str:
+    """The id to resume after once `frames` were sent (signals carry none)."""
+    return next((frame.id for frame in reversed(frames) if frame.id), before)
 
 
 def _snapshot_data(partial: dict[int, str], fmt: str) -> Any:
@@ -84,7 +90,7 @@ def _snapshot_data(partial: dict[int, str], fmt: str) -> Any:
 
 
 def _event_data(event: events.Event, fmt: str) -> Any:
-    if fmt == "json":
+    if fmt == "json" or event.type in events.SIGNAL_TYPES:  # the page shows signals itself
         return event.data
     if event.type == "reply.delta":
         return (f'<hx-partial hx-target="#msg-{int(event.data["message_id"])}-body" '

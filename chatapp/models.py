@@ -179,3 +179,16 @@ def _iso(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.isoformat()
+
+
+class Setting(db.Model):
+    """A setting an administrator changed in the app (beside CHATAPP_* variables, which give the
+    defaults)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(sa.JSON)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

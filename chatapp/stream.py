@@ -14,13 +14,14 @@ from collections.abc import Iterator
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from chatapp import live
-from chatapp.chats import owned_session
+from chatapp.chats import viewable_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
+from chatapp.services import presence
 from chatapp.services.fanout import Subscription
 from chatapp.services.redis_client import get_hub, get_redis
 
@@ -51,9 +52,11 @@ def format_sse(data: str, *, event: str | None = None, event_id: str | None = No
 @bp.get("/chats/<uuid:session_id>/events")
 @login_required
 def session_events(session_id: uuid.UUID):
-    """The live events of one of the user's sessions (`fmt=html` for the page, else JSON): a
-    stream of server-sent events, or with `wait` one long-poll answer."""
-    owned_session(session_id)
+    """The live events of a session the user may watch (`fmt=html` for the page, else JSON): a
+    stream of server-sent events, or with `wait` one long-poll answer. The watcher counts as
+    online meanwhile (`viewer`: the page's own id, see services/presence.py)."""
+    viewable_session(session_id)
+    watcher = presence.Watcher.of(current_user, request.args.get("viewer"))
     db.session.remove()  # no SQL connection is held while Redis is asked, nor while streaming
     fmt = request.args.get("fmt", "json")
     after = request.headers.get("Last-Event-ID") or request.args.get("after")
@@ -65,22 +68,35 @@ def session_events(session_id: uuid.UUID):
         return error_response(400, str(bad), details={"fmt": fmt, "after": after})
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
+    r = get_redis()
     try:
-        opening, subscription = live.open_feed(get_redis(), get_hub(), session_id, after, fmt)
+        opening, subscription = live.open_feed(r, get_hub(), session_id, after, fmt,
+                                               watcher.id)
+        presence.mark(r, session_id, watcher)
     except redis.RedisError:
         current_app.logger.warning("live events of session %s refused: Redis unavailable",
                                    session_id)
         return error_response(503, "Live updates are unavailable for a moment; retrying.",
                               headers={"Retry-After": "2"})
-    if wait is not None:
+    if wait is not None:  # the next poll renews the watcher's presence, or it expires
         return _poll(opening, subscription, fmt, wait)
     config = current_app.config
     frames = _sse(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
-                  config["SSE_RECYCLE_SECONDS"])
+                  config["SSE_RECYCLE_SECONDS"], renew=lambda: presence.mark(r, session_id, watcher))
     response = Response(stream_with_context(frames), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(subscription.close)
+    response.call_on_close(lambda: _quietly(presence.leave, r, session_id, watcher))
     return response
+
+
+def _quietly(action, *args) -> None:
+    """Run a presence update whose failure (Redis away) must not break a closing response: the
+    entry expires by itself."""
+    try:
+        action(*args)
+    except redis.RedisError:
+        current_app.logger.info("presence not updated: Redis unavailable")
 
 
 def _poll_wait(wait: str | None) -> float | None:
@@ -108,19 +124,23 @@ def _poll(opening: list[live.Frame], subscription: Subscription, fmt: str, wait:
             frames = [live.to_frame(event, fmt) for event in batch]
     finally:
         subscription.close()
-    last_id = frames[-1].id if frames else subscription.last_id
-    return jsonify(events=[frame.as_dict() for frame in frames], last_id=last_id), 200, {
+    return jsonify(events=[frame.as_dict() for frame in frames],
+                   last_id=live.last_id(frames, subscription.last_id)), 200, {
         "Cache-Control": "no-store"}
 
 
 def _sse(opening: list[live.Frame], subscription: Subscription, fmt: str, keepalive: float,
-         recycle: float) -> Iterator[str]:
+         recycle: float, renew) -> Iterator[str]:
     yield "retry: 2000\n\n" + READY + "".join(_sse_frame(frame, fmt) for frame in opening)
-    deadline = time.monotonic() + recycle
+    now = time.monotonic()
+    deadline, renew_at = now + recycle, now + presence.RENEW_EVERY
     while (remaining := deadline - time.monotonic()) > 0:
         batch = subscription.next_events(timeout=min(keepalive, remaining))
         if batch is None:
             return  # the feed ended (Redis trouble): the client resumes from its last id
+        if time.monotonic() >= renew_at:
+            renew_at = time.monotonic() + presence.RENEW_EVERY
+            _quietly(renew)
         # the events that came together (a burst, a stream catching up) go out in one write
         yield "".join(_sse_frame(live.to_frame(event, fmt), fmt)
                       for event in batch) or ": keepalive\n\n"
@@ -128,7 +148,8 @@ def _sse(opening: list[live.Frame], subscription: Subscription, fmt: str, keepal
 
 
 def _sse_frame(frame: live.Frame, fmt: str) -> str:
-    """JSON clients get named events; the page gets unnamed ones, which it swaps, except reset."""
-    named = fmt == "json" or frame.type == "reset"
+    """JSON clients get named events; the page gets unnamed ones, which it swaps, except reset
+    and signals (typing, presence: JSON the page shows itself, without an id)."""
+    named = fmt == "json" or frame.type == "reset" or not frame.id
     return format_sse(live.as_text(frame.data), event=frame.type if named else None,
-                      event_id=frame.id)
+                      event_id=frame.id or None)

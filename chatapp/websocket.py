@@ -3,7 +3,8 @@
 The same events as SSE and long-poll (chatapp/live.py), as JSON text frames
 ``{"id", "type", "data"}``. The client opens ``/chats/<id>/ws?fmt=html|json`` and first sends
 ``{"type": "resume", "after": "<last id seen>" | null}``, and gets ``{"type": "ready"}`` then the
-events; it pings (``{"type": "ping"}``) every 25 s and gets ``{"type": "pong"}``. Sign-in, the
+events; it pings (``{"type": "ping"}``) every 25 s and gets ``{"type": "pong"}``, and may send
+signals (``{"type": "typing", "on": true}``, ``{"type": "presence", "state": "away"}``). Sign-in, the
 page's origin and the session's ownership are checked inside the handler, after the handshake,
 so a refusal can say why in its close code:
 
@@ -15,6 +16,7 @@ so a refusal can say why in its close code:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -26,11 +28,14 @@ from flask_login import current_user
 from flask_sock import Sock
 from flask_wtf.csrf import generate_csrf
 from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import NotFound
 
 from chatapp import live
+from chatapp.chats import viewable_session
 from chatapp.extensions import db
-from chatapp.models import ChatSession
+from chatapp.services import presence
 from chatapp.services.redis_client import get_hub, get_redis
+from chatapp.signals import BadSignal, apply_signal
 
 bp = Blueprint("websocket", __name__)
 sock = Sock()
@@ -55,14 +60,17 @@ def session_socket(ws, session_id: uuid.UUID) -> None:
     try:
         fmt = request.args.get("fmt", "json")
         _check_access(session_id)
+        watcher = presence.Watcher.of(current_user, request.args.get("viewer"))
         db.session.remove()  # no SQL connection is held while streaming
         after = _resume_point(ws)
         live.check_arguments(fmt, after)
         if fmt == "html":
             generate_csrf()  # cached for the partials rendered while streaming
+        r = get_redis()
         try:
-            opening, subscription = live.open_feed(get_redis(), get_hub(), session_id, after,
-                                                   fmt)
+            opening, subscription = live.open_feed(r, get_hub(), session_id, after, fmt,
+                                                   watcher.id)
+            presence.mark(r, session_id, watcher)
         except redis.RedisError as error:
             raise Refused(1013, "Live updates are unavailable for a moment.") from error
     except live.BadRequest as bad:
@@ -71,7 +79,11 @@ def session_socket(ws, session_id: uuid.UUID) -> None:
     except Refused as refused:
         ws.close(refused.code, refused.reason)
         return
-    _Connection(ws, subscription, fmt).run(opening)
+    try:
+        _Connection(ws, subscription, fmt, r, session_id, watcher).run(opening)
+    finally:
+        with contextlib.suppress(redis.RedisError):  # the entry expires by itself anyway
+            presence.leave(r, session_id, watcher)
 
 
 def _check_access(session_id: uuid.UUID) -> None:
@@ -80,9 +92,10 @@ def _check_access(session_id: uuid.UUID) -> None:
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:
         raise Refused(4403, "This connection must come from chatapp's own pages.")
-    chat = db.session.get(ChatSession, session_id)
-    if chat is None or chat.owner_id != current_user.id:
-        raise Refused(4404, "That chat does not exist, or it is not yours.")
+    try:
+        viewable_session(session_id)
+    except NotFound as missing:
+        raise Refused(4404, "That chat does not exist, or it is not yours.") from missing
 
 
 def _resume_point(ws) -> str | None:
@@ -108,12 +121,17 @@ def _parse(raw) -> dict | None:
 
 class _Connection:
     """A live WebSocket: this greenlet sends the session's events, a second one reads the
-    client's frames (pings); whichever ends first ends the other."""
+    client's frames (pings, which renew its presence, and signals); whichever ends first ends
+    the other."""
 
-    def __init__(self, ws, subscription, fmt: str):
+    def __init__(self, ws, subscription, fmt: str, r: redis.Redis, session_id: uuid.UUID,
+                 watcher: presence.Watcher):
         self.ws = ws
         self.subscription = subscription
         self.fmt = fmt
+        self.redis = r
+        self.session_id = session_id
+        self.watcher = watcher
         self._sending = threading.Lock()  # frames of both greenlets never interleave
         self._closing: tuple[int, str] | None = None
 
@@ -147,12 +165,23 @@ class _Connection:
                 if message is None:
                     self._closing = (4400, "Frames must be JSON objects.")
                     break
-                if message.get("type") == "ping":
-                    self._send_raw({"type": "pong"})
+                self._answer(message)
         except ConnectionClosed:
             self._closing = (1000, "")
         finally:
             self.subscription.end()
+
+    def _answer(self, message: dict) -> None:
+        try:
+            if message.get("type") == "ping":
+                presence.mark(self.redis, self.session_id, self.watcher)
+                self._send_raw({"type": "pong"})
+            else:
+                apply_signal(self.redis, self.session_id, self.watcher, message)
+        except BadSignal as bad:
+            self._send_raw({"type": "error", "message": str(bad)})
+        except redis.RedisError:
+            pass  # the feed reports Redis trouble; a ping or a signal can be lost meanwhile
 
     def _why_the_feed_ended(self) -> tuple[int, str]:
         if get_hub().closed:

@@ -6,7 +6,8 @@ string ``chat:session:<id>:partial:<message id>`` holds each one's text so far, 
 same transaction as the reply's events (a delta costs its own size, not the reply's), so a snapshot
 (texts so far + the id they cover) is always consistent with the log that follows it. Every
 append also publishes an empty message on ``chat:session:<id>:notify``, so readers learn which
-logs to read.
+logs to read; passing events that are not logged (typing, presence) travel on that channel
+themselves (publish_signal).
 """
 
 from __future__ import annotations
@@ -140,6 +141,17 @@ def snapshot(r: redis.Redis, session_id) -> tuple[str, dict[int, str]]:
     last, texts = script(keys=[EVENTS_KEY.format(session_id), PARTIAL_KEY.format(session_id)])
     last_id = _decode(last[0][0]) if last else "0-0"
     return last_id, {int(texts[i]): _decode(texts[i + 1]) for i in range(0, len(texts), 2)}
+
+
+SIGNAL_TYPES = ("typing", "presence")
+
+
+def publish_signal(r: redis.Redis, session_id, type_: str, data: dict) -> None:
+    """Send a passing event (typing, presence) to the session's live viewers without logging it:
+    it goes out on the notify channel itself, reaches only the viewers connected now and is never
+    replayed. Viewers get it with an empty id."""
+    r.publish(NOTIFY_CHANNEL.format(session_id),
+              json.dumps({"type": type_, "data": data}, separators=(",", ":")))
 
 
 def is_valid_id(event_id: str) -> bool:

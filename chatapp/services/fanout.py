@@ -16,6 +16,7 @@ from its last id). Works with threads or, in gunicorn's gevent workers, with gre
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -38,10 +39,11 @@ _CLOSED = object()
 class Subscription:
     """One viewer's feed of a session's events, after a given id."""
 
-    def __init__(self, hub: EventHub, key: str, after_id: str):
+    def __init__(self, hub: EventHub, key: str, after_id: str, user_id: int | None = None):
         self.hub = hub
         self.key = key
         self.last_id = after_id
+        self.user_id = user_id  # its viewer's own signals are not sent back to it
         self.closed = False
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._held: list | None = []  # live events that arrive while the backlog is read
@@ -66,7 +68,9 @@ class Subscription:
                 if item is _CLOSED:
                     self.closed = True
                     return batch or None
-                if id_key(item.id) > id_key(self.last_id):
+                if not item.id:  # a passing signal (typing, presence): not in the log
+                    batch.append(item)
+                elif id_key(item.id) > id_key(self.last_id):
                     batch.append(item)
                     self.last_id = item.id
                 item = self._queue.get_nowait()
@@ -99,10 +103,11 @@ class EventHub:
         self._reader: threading.Thread | None = None
         self._closed = False
 
-    def subscribe(self, session_id, after_id: str) -> Subscription:
-        """Events of session `session_id` after `after_id`, backlog first."""
+    def subscribe(self, session_id, after_id: str, user_id: int | None = None) -> Subscription:
+        """Events of session `session_id` after `after_id`, backlog first, and the signals of
+        users other than `user_id`."""
         key = EVENTS_KEY.format(session_id)
-        subscription = Subscription(self, key, after_id)
+        subscription = Subscription(self, key, after_id, user_id)
         if self._closed:
             subscription._held = None
             subscription.deliver(_CLOSED)
@@ -201,19 +206,36 @@ class EventHub:
         if added:
             pubsub.subscribe(*(_channel_of(key) for key in added))
 
-    @staticmethod
-    def _notified(pubsub, wait: float) -> set[str]:
+    def _notified(self, pubsub, wait: float) -> set[str]:
         """Stream keys notified: the first message is waited for up to `wait` s, then those that
         have arrived are taken. A message is read only once its first bytes are there, with time
-        to receive the rest (a read that gives up halfway would leave the connection unusable)."""
+        to receive the rest (a read that gives up halfway would leave the connection unusable).
+        A message with a body is a signal (events.publish_signal): handed to the viewers as is."""
         keys = set()
         message = pubsub.get_message(timeout=wait) if wait else None
         while True:
             if message is not None and message["type"] == "message":
-                keys.add(_key_of(message["channel"]))
+                key = _key_of(message["channel"])
+                if message["data"]:
+                    self._dispatch_signal(key, message["data"])
+                else:
+                    keys.add(key)
             if not pubsub.connection.can_read(timeout=0):
                 return keys
             message = pubsub.get_message(timeout=MESSAGE_READ_SECONDS)
+
+    def _dispatch_signal(self, key: str, body: bytes) -> None:
+        try:
+            signal = json.loads(body)
+            event = Event("", signal["type"], signal["data"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("a malformed signal on %s was dropped", key)
+            return
+        sender = event.data.get("user_id") if isinstance(event.data, dict) else None
+        with self._lock:
+            for viewer in self._subscribers.get(key, ()):
+                if sender is None or viewer.user_id != sender:
+                    viewer.deliver(event)
 
     def _read_due(self, due: set[str]) -> None:
         with self._lock:

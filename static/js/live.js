@@ -18,6 +18,7 @@
   const BACKOFF_MAX = 30000;
   const PING_INTERVAL = 25000;
   const POLL_WAIT = 25; // seconds the server holds a poll open
+  const SIGNALS = ["typing", "presence"]; // passing events, without an id (static/js/signals.js)
 
   const LABELS = {
     connecting: ["connecting…", ""],
@@ -52,10 +53,13 @@
   // ({id, type, data}), and reports its end with whether it may be tried again.
 
   function openSse(feed, handlers) {
-    const source = new EventSource(withQuery(feed.urls.sse, { after: feed.lastId }));
+    const source = new EventSource(withQuery(feed.urls.sse, { after: feed.lastId, viewer: feed.viewer }));
     source.addEventListener("ready", handlers.ready);
     source.onmessage = (e) => handlers.frame({ id: e.lastEventId, type: "message", data: e.data });
     source.addEventListener("reset", () => handlers.frame({ type: "reset" }));
+    for (const type of SIGNALS) {
+      source.addEventListener(type, (e) => handlers.frame({ type, data: JSON.parse(e.data) }));
+    }
     source.onerror = () => {
       source.close();
       handlers.ended({ retry: true });
@@ -64,11 +68,12 @@
   }
 
   function openWebSocket(feed, handlers) {
-    const url = withQuery(feed.urls.websocket, {});
+    const url = withQuery(feed.urls.websocket, { viewer: feed.viewer });
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     let pinger = null;
     socket.onopen = () => {
+      feed.socket = socket; // signals go over it while it is open
       socket.send(JSON.stringify({ type: "resume", after: feed.lastId }));
       pinger = setInterval(() => socket.send(JSON.stringify({ type: "ping" })), PING_INTERVAL);
     };
@@ -79,6 +84,7 @@
     };
     socket.onclose = (e) => {
       clearInterval(pinger);
+      feed.socket = null;
       // 4401: signed out; 4403/4404: not this user's chat (any more); others: try again
       if (e.code === 4401) handlers.ended({ retry: false, state: "signed-out" });
       else if (e.code === 4403 || e.code === 4404) handlers.ended({ retry: false, state: "offline" });
@@ -86,6 +92,7 @@
     };
     return () => {
       clearInterval(pinger);
+      feed.socket = null;
       socket.onclose = null;
       socket.close(1000);
     };
@@ -97,7 +104,7 @@
       for (let wait = 0; ; wait = POLL_WAIT) { // the first answers at once: it proves delivery
         let response;
         try {
-          response = await fetch(withQuery(feed.urls.poll, { after: feed.lastId, wait }), {
+          response = await fetch(withQuery(feed.urls.poll, { after: feed.lastId, wait, viewer: feed.viewer }), {
             headers: { Accept: "application/json" }, signal: abort.signal, cache: "no-store",
           });
         } catch (error) {
@@ -118,6 +125,11 @@
 
   const OPEN = { sse: openSse, websocket: openWebSocket, poll: openPoll };
 
+  function newViewerId() {
+    return (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}${Math.random()}`)
+      .replace(/[^A-Za-z0-9]/g, "");
+  }
+
   // --- the feed: one live connection at a time, on the highest transport that delivers.
 
   class Feed {
@@ -125,7 +137,10 @@
       this.root = root;
       this.urls = {
         sse: root.dataset.liveSse, websocket: root.dataset.liveWebsocket, poll: root.dataset.livePoll,
+        signals: root.dataset.liveSignals,
       };
+      this.viewer = newViewerId(); // this page, for presence
+      this.socket = null;
       this.lastId = root.dataset.lastEventId || null;
       this.forced = LADDER.includes(root.dataset.liveTransport) ? root.dataset.liveTransport : null;
       this.level = this.forced ? LADDER.indexOf(this.forced) : 0;
@@ -229,7 +244,26 @@
       this.root.dataset.transport = this.transport;
     }
 
+    // Send a signal (typing, presence) over the WebSocket when one is open, else by a request
+    // (kept alive through a page being hidden or closed).
+    signal(type, fields) {
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+        this.socket.send(JSON.stringify({ type, ...fields }));
+        return;
+      }
+      const body = new URLSearchParams({ type, viewer: this.viewer, ...fields });
+      const token = document.querySelector("input[name=csrf_token]");
+      fetch(this.urls.signals, {
+        method: "POST", body, keepalive: true,
+        headers: { "X-CSRFToken": token ? token.value : "", Accept: "application/json" },
+      }).catch(() => {}); // a lost signal is replaced by the next one, or expires
+    }
+
     apply(frame) {
+      if (SIGNALS.includes(frame.type)) {
+        document.dispatchEvent(new CustomEvent("chatapp:signal", { detail: frame }));
+        return;
+      }
       if (frame.type === "reset") {
         window.location.reload(); // the log no longer reaches back to what this page shows
         return;
@@ -250,7 +284,10 @@
     if (!root || !root.dataset.liveSse) return;
     const feed = new Feed(root);
     window.chatappLiveFeed = feed; // for the browser tests and the console
-    document.addEventListener("visibilitychange", () => feed.connect());
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) feed.signal("presence", { state: "away" }); // before disconnecting
+      feed.connect();
+    });
     window.addEventListener("offline", () => { feed.disconnect(); setStatus("offline"); });
     window.addEventListener("online", () => { feed.attempt = 0; feed.connect(); });
     feed.connect();

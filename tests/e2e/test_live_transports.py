@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from chatapp.services import settings
 from tests.e2e.conftest import ask, sign_in
 from tests.e2e.test_chat_browser import FULL_TEXT, TOKENS, start_chat
 
@@ -43,6 +44,19 @@ def test_with_sse_and_websocket_blocked_the_reply_streams_by_polling(page, make_
     run_worker(burst=False)
     page.route(is_event_stream, lambda route: route.abort())
     page.route_web_socket(re.compile(r"/ws"), lambda ws: ws.close())
+    sign_in(page, "cara@example.com")
+    start_chat(page, live_state="polling")
+    streams_the_whole_reply(page)
+
+
+def test_a_transport_forced_by_an_admin_is_used_from_the_start(page, app, make_user, llm,
+                                                                run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    admin = make_user("ada@example.com", "Ada Admin", role="admin")
+    with app.test_request_context():
+        settings.set_live_transport("poll", admin)  # as the admin settings page does
+    llm.reset(tokens=TOKENS, delay=0.03)
+    run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page, live_state="polling")
     streams_the_whole_reply(page)
