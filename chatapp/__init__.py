@@ -39,14 +39,28 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     redis_client.init_app(app)
 
-    from chatapp import admin, auth, chats, cli, errors, frontend, health, signals, stream, websocket
+    from chatapp import (
+        account,
+        admin,
+        api,
+        auth,
+        chats,
+        cli,
+        errors,
+        frontend,
+        health,
+        signals,
+        stream,
+        websocket,
+    )
 
     errors.init_app(app)
     frontend.init_app(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, chats.bp, stream.bp, signals.bp, admin.bp, health.bp):
+    for blueprint in (auth.bp, chats.bp, stream.bp, signals.bp, admin.bp, account.bp, health.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
+    api.init_app(app)
     cli.init_app(app)
     return app
 

@@ -54,9 +54,9 @@ class Refused(Exception):
         self.reason = reason
 
 
-@sock.route("/chats/<uuid:session_id>/ws", bp=bp)
-def session_socket(ws, session_id: uuid.UUID) -> None:
-    """The live events of one of the user's sessions, over a WebSocket."""
+def serve(ws, session_id: uuid.UUID) -> None:
+    """The live events of a session the user may watch, over a WebSocket (registered for the
+    pages here and for the API in chatapp/api/sessions.py)."""
     try:
         fmt = request.args.get("fmt", "json")
         _check_access(session_id)
@@ -195,6 +195,9 @@ class _Connection:
     def _send_raw(self, message: dict) -> None:
         with self._sending:
             self.ws.send(json.dumps(message, separators=(",", ":")))
+
+
+sock.route("/chats/<uuid:session_id>/ws", bp=bp)(serve)
 
 
 def init_app(app) -> None:

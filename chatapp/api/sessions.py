@@ -1,0 +1,237 @@
+"""API: sessions (create, list, get, update, delete), their history, sending, stop, regenerate,
+and their live events (the same SSE, long-poll and WebSocket as the pages)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from datetime import datetime
+
+from flask import request, url_for
+from flask_login import current_user
+
+from chatapp import stream, websocket
+from chatapp.api import bp
+from chatapp.api.bodies import BadBody, json_body, text_field
+from chatapp.chats import owned_message, owned_session
+from chatapp.errors import error_response
+from chatapp.extensions import db
+from chatapp.models import REPLY_IN_PROGRESS, SESSION_STATUSES, ChatMessage, ChatSession
+from chatapp.services import alternatives, conversation
+
+MAX_LIMIT = 100
+MAX_CONTEXT_BYTES = 10_000
+
+bp.add_url_rule("/sessions/<uuid:session_id>/events", endpoint="session_events",
+                view_func=stream.session_events)
+websocket.sock.route("/sessions/<uuid:session_id>/ws", bp=bp)(websocket.serve)
+
+
+def session_view(chat: ChatSession) -> dict:
+    """A session as the API shows it."""
+    return {"id": str(chat.id), "name": chat.name, "client_name": chat.client_name,
+            "context": chat.context or {}, "status": chat.status,
+            "created_at": chat.created_at.isoformat(),
+            "last_activity_at": chat.last_activity_at.isoformat()}
+
+
+@bp.post("/sessions")
+def create_session():
+    """Start a session (name, client_name and context optional)."""
+    try:
+        body = json_body(request)
+        fields = _session_fields(body)
+    except BadBody as bad:
+        return bad.response()
+    chat = ChatSession(owner_id=current_user.id, context={},
+                       name=fields.pop("name", None) or conversation.DEFAULT_SESSION_NAME)
+    for name, value in fields.items():
+        setattr(chat, name, value)
+    db.session.add(chat)
+    db.session.commit()
+    return session_view(chat), 201, {"Location": url_for("api.get_session", session_id=chat.id)}
+
+
+@bp.get("/sessions")
+def list_sessions():
+    """The user's sessions, latest activity first, a page at a time (`cursor` from the last
+    page's `next_cursor`); filters: `status`, `client` (part of the client's name)."""
+    try:
+        limit = _limit(request.args.get("limit"), default=20)
+        status = request.args.get("status")
+        if status is not None and status not in SESSION_STATUSES:
+            raise BadBody(f"status must be one of {', '.join(SESSION_STATUSES)}.", 400, "status")
+        after = _decode_cursor(request.args.get("cursor"))
+    except BadBody as bad:
+        return bad.response()
+    query = db.select(ChatSession).where(ChatSession.owner_id == current_user.id)
+    if status:
+        query = query.where(ChatSession.status == status)
+    if client := request.args.get("client", "").strip():
+        query = query.where(ChatSession.client_name.ilike(f"%{_escape_like(client)}%",
+                                                          escape="\\"))
+    if after:
+        moment, last_id = after
+        query = query.where(db.or_(
+            ChatSession.last_activity_at < moment,
+            db.and_(ChatSession.last_activity_at == moment, ChatSession.id < last_id)))
+    rows = db.session.scalars(query.order_by(ChatSession.last_activity_at.desc(),
+                                             ChatSession.id.desc()).limit(limit + 1)).all()
+    page, more = rows[:limit], len(rows) > limit
+    return {"items": [session_view(chat) for chat in page],
+            "next_cursor": _encode_cursor(page[-1]) if more else None}
+
+
+@bp.get("/sessions/<uuid:session_id>")
+def get_session(session_id: uuid.UUID):
+    """One of the user's sessions."""
+    return session_view(owned_session(session_id))
+
+
+@bp.patch("/sessions/<uuid:session_id>")
+def update_session(session_id: uuid.UUID):
+    """Rename a session, or change its client or context (used from the next reply on)."""
+    chat = owned_session(session_id)
+    try:
+        fields = _session_fields(json_body(request))
+    except BadBody as bad:
+        return bad.response()
+    for name, value in fields.items():
+        setattr(chat, name, value or (conversation.DEFAULT_SESSION_NAME if name == "name" else
+                                      value))
+    db.session.commit()
+    return session_view(chat)
+
+
+@bp.delete("/sessions/<uuid:session_id>")
+def delete_session(session_id: uuid.UUID):
+    """Delete a session and its history (refused while a reply is being written: stop it)."""
+    chat = owned_session(session_id)
+    writing = db.session.scalar(db.select(db.func.count()).select_from(ChatMessage).where(
+        ChatMessage.session_id == chat.id, ChatMessage.status.in_(REPLY_IN_PROGRESS)))
+    if writing:
+        return error_response(409, "A reply is being written in this session: stop it first.")
+    db.session.delete(chat)
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/sessions/<uuid:session_id>/messages")
+def list_messages(session_id: uuid.UUID):
+    """The session's messages in order, a page at a time: the latest `limit`, or those `before`
+    or `after` a message number (`seq`). An unchanged page answers 304 to `If-None-Match`."""
+    chat = owned_session(session_id)
+    try:
+        limit = _limit(request.args.get("limit"), default=50)
+        before, after = _seq(request.args.get("before"), "before"), _seq(
+            request.args.get("after"), "after")
+    except BadBody as bad:
+        return bad.response()
+    query = db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
+    if before is not None:
+        query = query.where(ChatMessage.seq < before)
+    if after is not None:
+        query = query.where(ChatMessage.seq > after).order_by(ChatMessage.seq)
+    else:
+        query = query.order_by(ChatMessage.seq.desc())
+    rows = db.session.scalars(query.limit(limit + 1)).all()
+    page = sorted(rows[:limit], key=lambda m: m.seq)
+    body = {"items": [m.to_view() for m in page], "has_more": len(rows) > limit}
+    etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        return "", 304, {"ETag": f'"{etag}"'}
+    return body, 200, {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
+
+
+@bp.post("/sessions/<uuid:session_id>/messages")
+def send_message(session_id: uuid.UUID):
+    """Send a message (`client_id`: your id for it; a repeat returns the first send's result);
+    202 with the message and the reply being written (follow it on the events)."""
+    chat = owned_session(session_id)
+    try:
+        body = json_body(request)
+        content = text_field(body, "content", max_length=10**6, strip=False)
+        client_id = text_field(body, "client_id", max_length=64)
+    except BadBody as bad:
+        return bad.response()
+    try:
+        message, reply = conversation.post_user_message(chat, current_user, content, client_id)
+    except conversation.MessageRejected as rejected:
+        return error_response(rejected.status, rejected.message)
+    return {"message": message.to_view(), "reply": reply.to_view()}, 202
+
+
+@bp.post("/sessions/<uuid:session_id>/messages/<int:message_id>/stop")
+def stop_reply(session_id: uuid.UUID, message_id: int):
+    """Stop a reply being written (it ends cancelled with its text so far, on the events)."""
+    chat, message = owned_message(session_id, message_id)
+    return _change(lambda: conversation.stop_reply(chat, message), message)
+
+
+@bp.post("/sessions/<uuid:session_id>/messages/<int:message_id>/regenerate")
+def regenerate_reply(session_id: uuid.UUID, message_id: int):
+    """Write the latest reply again (the current text stays as a version)."""
+    chat, message = owned_message(session_id, message_id)
+    return _change(lambda: alternatives.regenerate(chat, message), message)
+
+
+def _change(action, message: ChatMessage):
+    try:
+        action()
+    except conversation.MessageRejected as rejected:
+        return error_response(rejected.status, rejected.message)
+    return {"message": message.to_view()}, 202
+
+
+def _session_fields(body: dict) -> dict:
+    fields = {}
+    for name in ("name", "client_name"):
+        if name in body:
+            fields[name] = text_field(body, name) or None
+    if "context" in body:
+        context = body["context"]
+        if not isinstance(context, dict):
+            raise BadBody("context must be a JSON object.", field="context")
+        if len(json.dumps(context)) > MAX_CONTEXT_BYTES:
+            raise BadBody(f"context is limited to {MAX_CONTEXT_BYTES:,} bytes of JSON.",
+                          field="context")
+        fields["context"] = context
+    return fields
+
+
+def _limit(raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadBody(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400, "limit")
+    return int(raw)
+
+
+def _seq(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadBody(f"{name} must be a message number (seq).", 400, name)
+    return int(raw)
+
+
+def _encode_cursor(chat: ChatSession) -> str:
+    raw = json.dumps([chat.last_activity_at.isoformat(), str(chat.id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(raw: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not raw:
+        return None
+    try:
+        moment, session_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return datetime.fromisoformat(moment), uuid.UUID(session_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise BadBody("cursor is not one this API gave.", 400, "cursor") from None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,142 @@
+"""The JSON API (/api/v1) with bearer tokens: every response checked against the OpenAPI
+document (tests/api_contract.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatapp.extensions import db
+from chatapp.models import ApiToken
+from tests.api_contract import check
+from tests.conftest import PASSWORD
+
+
+class Api:
+    """A script using the API: JSON in, JSON out, a bearer token, every answer checked."""
+
+    def __init__(self, client, token: str | None = None):
+        self.client, self.token = client, token
+
+    def call(self, method: str, path: str, body=None, headers=None, **query):
+        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.client.open(f"/api/v1{path}", method=method, json=body,
+                                    query_string=query, headers={**auth, **(headers or {})})
+        return check(response, method, f"/api/v1{path}")
+
+
+@pytest.fixture
+def api(client, make_user):
+    make_user("cara@example.com", "Cara Consultant")
+    pair = Api(client).call("POST", "/auth/tokens",
+                            {"email": "Cara@example.com", "password": PASSWORD}).get_json()
+    return Api(client, pair["access_token"])
+
+
+def test_sign_in_and_refresh_rotate_tokens_and_a_replay_ends_the_sign_in(client, make_user, app):
+    make_user("cara@example.com", "Cara Consultant")
+    anonymous = Api(client)
+    wrong = anonymous.call("POST", "/auth/tokens", {"email": "cara@example.com", "password": "x"})
+    assert wrong.status_code == 401
+    first = anonymous.call("POST", "/auth/tokens",
+                           {"email": "cara@example.com", "password": PASSWORD})
+    assert first.status_code == 201 and first.get_json()["expires_in"] == 900
+    pair = first.get_json()
+    second = anonymous.call("POST", "/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert second.status_code == 201
+    assert Api(client, second.get_json()["access_token"]).call("GET", "/sessions").status_code == 200
+    replayed = anonymous.call("POST", "/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    assert replayed.status_code == 401 and "already used" in replayed.get_json()["error"]["message"]
+    # a replayed refresh token was stolen: the sign-in it came from is ended, every token of it
+    assert Api(client, second.get_json()["access_token"]).call("GET", "/sessions").status_code == 401
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ApiToken).where(
+            ApiToken.revoked_at.is_(None))) == 0
+
+
+def test_sessions_are_created_listed_a_page_at_a_time_updated_and_deleted(api):
+    created = [api.call("POST", "/sessions", {"name": f"Meeting {i}", "client_name": client})
+               for i, client in enumerate(["Acme", "Globex", "Acme Europe"])]
+    assert all(r.status_code == 201 for r in created)
+    assert created[0].headers["Location"].endswith(created[0].get_json()["id"])
+    first = api.call("GET", "/sessions", limit=2).get_json()
+    assert [s["name"] for s in first["items"]] == ["Meeting 2", "Meeting 1"]
+    rest = api.call("GET", "/sessions", limit=2, cursor=first["next_cursor"]).get_json()
+    assert [s["name"] for s in rest["items"]] == ["Meeting 0"] and rest["next_cursor"] is None
+    acme = api.call("GET", "/sessions", client="acme").get_json()["items"]
+    assert sorted(s["client_name"] for s in acme) == ["Acme", "Acme Europe"]
+    session_id = created[0].get_json()["id"]
+    updated = api.call("PATCH", f"/sessions/{session_id}",
+                       {"context": {"meeting_type": "architecture review"}, "name": "Kick-off"})
+    assert updated.get_json()["context"] == {"meeting_type": "architecture review"}
+    assert api.call("GET", f"/sessions/{session_id}").get_json()["name"] == "Kick-off"
+    assert api.call("DELETE", f"/sessions/{session_id}").status_code == 204
+    assert api.call("GET", f"/sessions/{session_id}").status_code == 404
+
+
+def test_sending_and_reading_the_history_with_etags(api, llm, run_worker):
+    session_id = api.call("POST", "/sessions", {}).get_json()["id"]
+    sent = api.call("POST", f"/sessions/{session_id}/messages",
+                    {"content": "Cost estimate for 3 VMs?", "client_id": "script-0001"})
+    assert sent.status_code == 202 and sent.get_json()["reply"]["status"] == "pending"
+    again = api.call("POST", f"/sessions/{session_id}/messages",
+                     {"content": "Cost estimate for 3 VMs?", "client_id": "script-0001"})
+    assert again.get_json() == sent.get_json()  # the same send, not a second one
+    busy = api.call("POST", f"/sessions/{session_id}/messages", {"content": "And storage?"})
+    assert busy.status_code == 409
+    assert run_worker().wait(60) == 0
+    history = api.call("GET", f"/sessions/{session_id}/messages")
+    items = history.get_json()["items"]
+    assert [(m["sender"], m["status"]) for m in items] == [("user", "done"), ("assistant", "done")]
+    unchanged = api.call("GET", f"/sessions/{session_id}/messages",
+                         headers={"If-None-Match": history.headers["ETag"]})
+    assert unchanged.status_code == 304
+    older = api.call("GET", f"/sessions/{session_id}/messages", before=2).get_json()
+    newer = api.call("GET", f"/sessions/{session_id}/messages", after=1, limit=1).get_json()
+    assert [m["seq"] for m in older["items"]] == [1] and [m["seq"] for m in newer["items"]] == [2]
+    regenerated = api.call("POST", f"/sessions/{session_id}/messages/{items[1]['id']}/regenerate")
+    assert regenerated.status_code == 202
+    stopped = api.call("POST", f"/sessions/{session_id}/messages/{items[1]['id']}/stop")
+    assert stopped.status_code == 202
+    polled = api.call("GET", f"/sessions/{session_id}/events", wait=0)
+    assert polled.get_json()["events"][0]["type"] == "snapshot"
+
+
+@pytest.mark.parametrize("method, path, body, status, code", [
+    ("POST", "/sessions", "not json", 400, "bad_request"),
+    ("POST", "/sessions", {"name": 42}, 422, "invalid"),
+    ("POST", "/sessions", {"context": ["a"]}, 422, "invalid"),
+    ("GET", "/sessions?limit=0", None, 400, "bad_request"),
+    ("GET", "/sessions?cursor=bm9wZQ", None, 400, "bad_request"),
+    ("GET", "/sessions?status=happy", None, 400, "bad_request"),
+    ("GET", "/sessions/00000000-0000-0000-0000-000000000000", None, 404, "not_found"),
+])
+def test_mistakes_get_clear_json_errors(api, method, path, body, status, code):
+    if body == "not json":
+        response = api.client.post("/api/v1/sessions", data="{", content_type="application/json",
+                                   headers={"Authorization": f"Bearer {api.token}"})
+        check(response, method, "/api/v1/sessions")
+    else:
+        response = api.call(method, path.split("?")[0], body,
+                            **dict(p.split("=") for p in path.split("?")[1:]))
+    error = response.get_json()["error"]
+    assert response.status_code == status and error["code"] == code and error["message"]
+    assert error["correlation_id"] == response.headers["X-Request-ID"]
+
+
+def test_no_token_or_a_bad_one_is_401_and_another_users_session_404(api, client, make_user):
+    for token in (None, "chat_made-up"):
+        response = Api(client, token).call("GET", "/sessions")
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    session_id = api.call("POST", "/sessions", {}).get_json()["id"]
+    make_user("other@example.com", "Other")
+    other = Api(client).call("POST", "/auth/tokens",
+                             {"email": "other@example.com", "password": PASSWORD}).get_json()
+    for method in ("GET", "PATCH", "DELETE"):
+        answer = Api(client, other["access_token"]).call(method, f"/sessions/{session_id}",
+                                                         {} if method == "PATCH" else None)
+        assert answer.status_code == 404
+
+
+def test_the_openapi_document_is_served(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0" and "/sessions" in document["paths"]
