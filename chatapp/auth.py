@@ -66,6 +66,8 @@ def _check_csrf() -> None:
     """A cross-site page can make the browser send the cookie, never an Authorization header:
     requests that change something need a CSRF token, unless they carry a bearer token, or are
     API calls without a signed-in cookie (signing in for tokens: nothing to forge)."""
+    if request.endpoint is None:  # no such route or method: its 404 or 405 says so
+        return
     if request.method not in current_app.config["WTF_CSRF_METHODS"] or bearer_token():
         return
     if request.path.startswith("/api/") and "_user_id" not in session:

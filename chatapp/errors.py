@@ -61,6 +61,17 @@ def error_response(status: int, message: str | None = None, code: str | None = N
     return render_template(template, status=status, message=message), status, headers or {}
 
 
+def _holds_nul(value) -> bool:
+    """True when a JSON value has a NUL character in any of its strings (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
 def init_app(app: Flask) -> None:
     """Register the correlation id and the error handlers."""
 
@@ -68,6 +79,16 @@ def init_app(app: Flask) -> None:
     def assign_correlation_id():
         given = request.headers.get("X-Request-ID", "")
         g.correlation_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No text chatapp stores may hold a NUL character (PostgreSQL refuses them): a request
+        carrying one, in its query, form or JSON body, gets a 400 before anything reads it."""
+        values = [*request.args.values(), *(request.form.values() if request.form else ())]
+        body = request.get_json(silent=True) if request.is_json else None
+        if any("\x00" in value for value in values) or _holds_nul(body):
+            return error_response(400, "Text must not contain NUL characters.")
+        return None
 
     @app.after_request
     def send_correlation_id(response):

@@ -105,6 +105,7 @@ def test_sending_and_reading_the_history_with_etags(api, llm, run_worker):
     ("POST", "/sessions", "not json", 400, "bad_request"),
     ("POST", "/sessions", {"name": 42}, 422, "invalid"),
     ("POST", "/sessions", {"context": ["a"]}, 422, "invalid"),
+    ("POST", "/sessions", {"context": {"client": "Ac\u0000me"}}, 400, "bad_request"),
     ("GET", "/sessions?limit=0", None, 400, "bad_request"),
     ("GET", "/sessions?cursor=bm9wZQ", None, 400, "bad_request"),
     ("GET", "/sessions?status=happy", None, 400, "bad_request"),

@@ -206,3 +206,16 @@ def test_each_composer_gets_a_new_client_id_and_bad_ones_are_refused(client, con
                                                      "client_id": "<script>"})
     assert response.status_code == 400 and "client_id must be" in response.get_data(as_text=True)
     assert messages_of(app, chat) == []
+
+
+def test_text_with_a_nul_character_is_refused_not_a_500(client, consultant, app):
+    """PostgreSQL cannot store NUL: found by the API fuzzer, refused for every form and query."""
+    chat = new_chat(client)
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    response = client.post(chat + "/messages", data={"csrf_token": token, "content": "a\x00b"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Text must not contain NUL characters."
+    assert messages_of(app, chat) == []
+    login_page = client.post("/login", data={"email": "x\x00@example.com", "password": "x"})
+    assert login_page.status_code == 400
