@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash
 from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import csrf, db, login_manager
 from chatapp.models import User
-from chatapp.services import tokens
+from chatapp.services import ratelimit, tokens
 
 bp = Blueprint("auth", __name__)
 
@@ -101,6 +101,8 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         password = request.form.get("password", "")
+        if refused := sign_in_refusal(email):
+            return refused
         user = db.session.scalar(db.select(User).filter_by(email=email)) if email else None
         stored_hash = user.password_hash if user else DUMMY_HASH
         valid = check_password_hash(stored_hash, password) and user is not None
@@ -109,6 +111,13 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         return render_template("auth/login.html", email=email, error=BAD_LOGIN), 401
     return render_template("auth/login.html", email=email, error=None)
+
+
+def sign_in_refusal(email: str):
+    """The 429 answer when this address has tried to sign in as `email` too often this minute,
+    else None (password guessing is slowed down whichever way it comes)."""
+    return ratelimit.refusal("sign-in", f"{request.remote_addr}:{email}",
+                             current_app.config["RATE_LIMIT_SIGN_IN"])
 
 
 @bp.post("/logout")

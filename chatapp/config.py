@@ -44,6 +44,9 @@ DEFAULTS = {
     # How pages get live updates: "auto" (SSE, stepping down to WebSocket, then long-poll, when a
     # network blocks them), or one of "sse", "websocket", "poll" for a network that needs it.
     "LIVE_TRANSPORT": "auto",
+    # Rate limits (requests per minute; over them: 429 with Retry-After)
+    "RATE_LIMIT_SIGN_IN": 10,  # sign-in attempts per address and email (pages and API)
+    "RATE_LIMIT_API": 600,  # API calls per user
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

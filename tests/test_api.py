@@ -8,7 +8,7 @@ import pytest
 from chatapp.extensions import db
 from chatapp.models import ApiToken
 from tests.api_contract import check
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_from
 
 
 class Api:
@@ -141,3 +141,24 @@ def test_no_token_or_a_bad_one_is_401_and_another_users_session_404(api, client,
 def test_the_openapi_document_is_served(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"] == "3.1.0" and "/sessions" in document["paths"]
+
+
+def test_sign_in_attempts_and_api_calls_are_rate_limited(client, make_user, app):
+    make_user("cara@example.com", "Cara Consultant")
+    anonymous = Api(client)
+    for _ in range(app.config["RATE_LIMIT_SIGN_IN"]):
+        assert anonymous.call("POST", "/auth/tokens", {"email": "cara@example.com",
+                                                       "password": "guess"}).status_code == 401
+    limited = anonymous.call("POST", "/auth/tokens", {"email": "cara@example.com",
+                                                      "password": PASSWORD})
+    assert limited.status_code == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    page = client.post("/login", data={"csrf_token": token, "email": "cara@example.com",
+                                       "password": PASSWORD})
+    assert page.status_code == 429 and "Too many requests" in page.get_data(as_text=True)
+
+
+def test_api_calls_over_the_per_user_limit_get_429(api, app):
+    app.config["RATE_LIMIT_API"] = 3
+    assert [api.call("GET", "/sessions").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert api.call("GET", "/sessions").get_json()["error"]["code"] == "rate_limited"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import time
 
+import httpx
 import pytest
 from simple_websocket import Client, ConnectionClosed
 
 from chatapp.services.events import id_key
-from tests.conftest import chat_on
+from tests.conftest import PASSWORD, chat_on
 from tests.sse_client import read_until
 
 
@@ -137,3 +138,23 @@ def test_long_poll_with_a_bad_wait_is_400(live_chat, wait):
                      headers={"Accept": "application/json"})
     assert answer.status_code == 400
     assert "wait must be a number of seconds" in answer.json()["error"]["message"]
+
+
+def test_scripts_read_the_events_with_a_bearer_token_on_every_transport(live_chat, live_server):
+    """The API's events: a script with a token (no cookie, no Origin) gets the same feeds."""
+    web, chat = live_chat
+    pair = httpx.post(f"{live_server}/api/v1/auth/tokens",
+                      json={"email": "cara@example.com", "password": PASSWORD}).json()
+    bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+    path = "/api/v1/sessions/" + chat.rsplit("/", 1)[1]
+    ws = Client.connect(live_server.replace("http", "ws", 1) + path + "/ws", headers=bearer)
+    try:
+        ws.send(json.dumps({"type": "resume", "after": None}))
+        assert [receive(ws)["type"], receive(ws)["type"]] == ["ready", "snapshot"]
+    finally:
+        ws.close()
+    with httpx.Client(base_url=live_server, headers=bearer, timeout=30) as script:
+        frames = read_until(path + "/events", script, until="snapshot")
+        assert frames[0]["event"] == "snapshot"
+        polled = script.get(path + "/events", params={"wait": 0}).json()
+        assert polled["events"][0]["type"] == "snapshot"

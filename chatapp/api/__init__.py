@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_login import current_user
 
 from chatapp.errors import error_response
+from chatapp.services import ratelimit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI_PATH = Path(__file__).with_name("openapi.json")
@@ -23,13 +24,14 @@ PUBLIC = {"api.openapi", "api.sign_in", "api.refresh"}  # endpoints that need no
 
 @bp.before_request
 def require_sign_in():
-    """Every endpoint but signing in and the API's description needs a user."""
-    from flask import request
-
-    if request.endpoint not in PUBLIC and not current_user.is_authenticated:
+    """Every endpoint but signing in and the API's description needs a user, within the
+    per-user rate limit."""
+    if request.endpoint in PUBLIC:
+        return None
+    if not current_user.is_authenticated:
         return error_response(401, "Send a valid token (Authorization: Bearer <token>) or sign "
                                    "in.", headers={"WWW-Authenticate": "Bearer"})
-    return None
+    return ratelimit.refusal("api", str(current_user.id), current_app.config["RATE_LIMIT_API"])
 
 
 @bp.get("/openapi.json")

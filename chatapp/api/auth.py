@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash
 
 from chatapp.api import bp
 from chatapp.api.bodies import BadBody, json_body, text_field
-from chatapp.auth import BAD_LOGIN, DUMMY_HASH
+from chatapp.auth import BAD_LOGIN, DUMMY_HASH, sign_in_refusal
 from chatapp.errors import error_response
 from chatapp.extensions import db
 from chatapp.models import User
@@ -24,6 +24,8 @@ def sign_in():
         password = text_field(body, "password", required=True, strip=False)
     except BadBody as bad:
         return bad.response()
+    if refused := sign_in_refusal(email):
+        return refused
     user = db.session.scalar(db.select(User).filter_by(email=email))
     valid = check_password_hash(user.password_hash if user else DUMMY_HASH, password)
     if not (valid and user is not None and user.active):
