@@ -60,3 +60,18 @@ def test_a_transport_forced_by_an_admin_is_used_from_the_start(page, app, make_u
     sign_in(page, "cara@example.com")
     start_chat(page, live_state="polling")
     streams_the_whole_reply(page)
+
+
+def test_the_page_steps_back_up_to_sse_once_it_gets_through_again(page, make_user, llm,
+                                                                 run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    llm.reset(tokens=TOKENS, delay=0.03)
+    run_worker(burst=False)
+    page.clock.install()  # the page's timers, fast-forwarded below instead of waited for
+    page.route(is_event_stream, lambda route: route.abort())
+    sign_in(page, "cara@example.com")
+    start_chat(page, live_state="live-websocket")
+    page.unroute(is_event_stream)  # the network lets SSE through again
+    page.clock.fast_forward(61_000)  # a minute on the fallback: SSE is tried again
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    streams_the_whole_reply(page)
