@@ -20,9 +20,10 @@ from typing import Any
 
 import redis
 from flask import render_template
+from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
-from chatapp.services import events
+from chatapp.services import events, presence
 from chatapp.services.fanout import EventHub, Subscription
 
 FORMATS = ("html", "json")
@@ -69,6 +70,17 @@ def open_feed(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str |
         after, partial = events.snapshot(r, session_id)
         opening.append(Frame(after, "reset", _snapshot_data(partial, "json")))
     return opening, hub.subscribe(session_id, after, user_id)
+
+
+def start_watching(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: str | None,
+                   fmt: str, watcher: presence.Watcher) -> tuple[list[Frame], Subscription]:
+    """What every transport does once its request is checked: open the feed for `watcher` and
+    count them as online. Raises redis.RedisError when Redis cannot be reached."""
+    if fmt == "html":
+        generate_csrf()  # cached for the partials rendered while streaming
+    opening, subscription = open_feed(r, hub, session_id, after, fmt, watcher.id)
+    presence.mark(r, session_id, watcher)
+    return opening, subscription
 
 
 def to_frame(event: events.Event, fmt: str) -> Frame:

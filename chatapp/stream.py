@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 
 from chatapp import live
 from chatapp.chats import viewable_session
@@ -66,13 +65,9 @@ def session_events(session_id: uuid.UUID):
         wait = _poll_wait(wait)
     except live.BadRequest as bad:
         return error_response(400, str(bad), details={"fmt": fmt, "after": after})
-    if fmt == "html":
-        generate_csrf()  # cached for the partials rendered while streaming
     r = get_redis()
     try:
-        opening, subscription = live.open_feed(r, get_hub(), session_id, after, fmt,
-                                               watcher.id)
-        presence.mark(r, session_id, watcher)
+        opening, subscription = live.start_watching(r, get_hub(), session_id, after, fmt, watcher)
     except redis.RedisError:
         current_app.logger.warning("live events of session %s refused: Redis unavailable",
                                    session_id)

@@ -26,7 +26,6 @@ import redis
 from flask import Blueprint, request
 from flask_login import current_user
 from flask_sock import Sock
-from flask_wtf.csrf import generate_csrf
 from simple_websocket import ConnectionClosed
 from werkzeug.exceptions import NotFound
 
@@ -64,13 +63,10 @@ def serve(ws, session_id: uuid.UUID) -> None:
         db.session.remove()  # no SQL connection is held while streaming
         after = _resume_point(ws)
         live.check_arguments(fmt, after)
-        if fmt == "html":
-            generate_csrf()  # cached for the partials rendered while streaming
         r = get_redis()
         try:
-            opening, subscription = live.open_feed(r, get_hub(), session_id, after, fmt,
-                                                   watcher.id)
-            presence.mark(r, session_id, watcher)
+            opening, subscription = live.start_watching(r, get_hub(), session_id, after, fmt,
+                                                        watcher)
         except redis.RedisError as error:
             raise Refused(1013, "Live updates are unavailable for a moment.") from error
     except live.BadRequest as bad:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from chatapp.services.events import publish_signal
+from chatapp.services.events import NOTIFY_CHANNEL, publish_signal
 
 PRESENCE_KEY = "chat:session:{}:presence"
 TTL = 40  # seconds an entry counts without being renewed
@@ -55,49 +55,52 @@ def viewer_id(raw: str | None) -> str:
     return raw if raw and _VIEWER_ID.match(raw) else uuid.uuid4().hex
 
 
-def mark(r: redis.Redis, session_id, user: Watcher, state: str = "online") -> None:
+# One round trip per change: set and drop the caller's entries, prune the expired ones, work out
+# the user's state (online over away) and tell the session's viewers (see events.publish_signal).
+_CHANGE_SCRIPT = """
+local key, now, user = KEYS[1], tonumber(ARGV[1]), ARGV[5]
+if ARGV[2] ~= '' then redis.call('HSET', key, ARGV[2], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HDEL', key, ARGV[4]) end
+redis.call('EXPIRE', key, ARGV[6])
+local best = 'offline'
+local entries = redis.call('HGETALL', key)
+for i = 1, #entries, 2 do
+  local state, untl = string.match(entries[i + 1], '^(%S+) (%S+)')
+  if tonumber(untl) < now then
+    redis.call('HDEL', key, entries[i])
+  elseif string.match(entries[i], '^(%d+):') == user and (best == 'offline' or state == 'online') then
+    best = state
+  end
+end
+local ttl = tonumber(ARGV[9])
+if best == 'away' then ttl = tonumber(ARGV[10]) end
+redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'presence', data = {
+  user_id = tonumber(user), name = ARGV[8], state = best, ttl = ttl}}))
+return best
+"""
+
+
+def mark(r: redis.Redis, session_id, user: Watcher, state: str = "online") -> str:
     """Count `user`'s page as `state`: online while its live connection lasts (renewed within
-    TTL), away for AWAY_TTL after its tab was hidden. Tells the viewers."""
-    key = PRESENCE_KEY.format(session_id)
-    now = time.time()
+    TTL), away for AWAY_TTL after its tab was hidden. Tells the viewers; returns the user's
+    state now."""
     online, away = f"{user.id}:{user.viewer}", f"{user.id}:{user.viewer}:away"
     ttl = TTL if state == "online" else AWAY_TTL
-    with r.pipeline(transaction=False) as pipe:
-        pipe.hset(key, online if state == "online" else away,
-                  f"{state} {now + ttl:.0f} {user.display_name}")
-        if state == "online":
-            pipe.hdel(key, away)
-        pipe.expire(key, AWAY_TTL)
-        pipe.execute()
-    _announce(r, session_id, user.id, user.display_name)
+    value = f"{state} {time.time() + ttl:.0f} {user.display_name}"
+    if state == "online":
+        return _change(r, session_id, user, put=(online, value), drop=away)
+    return _change(r, session_id, user, put=(away, value), drop="")
 
 
-def leave(r: redis.Redis, session_id, user: Watcher) -> None:
+def leave(r: redis.Redis, session_id, user: Watcher) -> str:
     """The page's live connection ended: it no longer counts as online (an away mark stays);
-    tell the viewers the user's state now."""
-    r.hdel(PRESENCE_KEY.format(session_id), f"{user.id}:{user.viewer}")
-    _announce(r, session_id, user.id, user.display_name)
+    tells the viewers, and returns the user's state now."""
+    return _change(r, session_id, user, put=("", ""), drop=f"{user.id}:{user.viewer}")
 
 
-def state_of(r: redis.Redis, session_id, user_id: int) -> str:
-    """online, away or offline: the best live entry of the user (expired ones are pruned)."""
-    key = PRESENCE_KEY.format(session_id)
-    now = time.time()
-    best, expired = "offline", []
-    for field, value in r.hgetall(key).items():
-        field = field.decode()
-        state, until, _name = value.decode().split(" ", 2)
-        if float(until) < now:
-            expired.append(field)
-        elif field.split(":", 1)[0] == str(user_id) and (best == "offline" or state == "online"):
-            best = state
-    if expired:
-        r.hdel(key, *expired)
-    return best
-
-
-def _announce(r: redis.Redis, session_id, user_id: int, name: str) -> None:
-    state = state_of(r, session_id, user_id)
-    publish_signal(r, session_id, "presence", {
-        "user_id": user_id, "name": name, "state": state,
-        "ttl": AWAY_TTL if state == "away" else TTL})
+def _change(r: redis.Redis, session_id, user: Watcher, *, put: tuple[str, str],
+            drop: str) -> str:
+    state = r.eval(_CHANGE_SCRIPT, 1, PRESENCE_KEY.format(session_id), f"{time.time():.0f}",
+                   put[0], put[1], drop, user.id, AWAY_TTL, NOTIFY_CHANNEL.format(session_id),
+                   user.display_name, TTL, AWAY_TTL)
+    return state.decode() if isinstance(state, bytes) else state

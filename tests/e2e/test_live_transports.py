@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from chatapp.services import settings
@@ -26,10 +27,16 @@ def streams_the_whole_reply(page) -> None:
     expect(page.locator(".msg")).to_have_count(2)
 
 
-def test_with_sse_blocked_the_reply_streams_over_a_websocket(page, make_user, llm, run_worker):
-    make_user("cara@example.com", "Cara Consultant")
+@pytest.fixture
+def cara(make_user, llm, run_worker):
+    """Cara, a consultant, with the model answering TOKENS and a worker running."""
+    user = make_user("cara@example.com", "Cara Consultant")
     llm.reset(tokens=TOKENS, delay=0.03)
     run_worker(burst=False)
+    return user
+
+
+def test_with_sse_blocked_the_reply_streams_over_a_websocket(page, cara):
     page.route(is_event_stream, lambda route: route.abort())
     sign_in(page, "cara@example.com")
     start_chat(page, live_state="live-websocket")
@@ -37,11 +44,7 @@ def test_with_sse_blocked_the_reply_streams_over_a_websocket(page, make_user, ll
     streams_the_whole_reply(page)
 
 
-def test_with_sse_and_websocket_blocked_the_reply_streams_by_polling(page, make_user, llm,
-                                                                   run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    llm.reset(tokens=TOKENS, delay=0.03)
-    run_worker(burst=False)
+def test_with_sse_and_websocket_blocked_the_reply_streams_by_polling(page, cara):
     page.route(is_event_stream, lambda route: route.abort())
     page.route_web_socket(re.compile(r"/ws"), lambda ws: ws.close())
     sign_in(page, "cara@example.com")
@@ -49,24 +52,16 @@ def test_with_sse_and_websocket_blocked_the_reply_streams_by_polling(page, make_
     streams_the_whole_reply(page)
 
 
-def test_a_transport_forced_by_an_admin_is_used_from_the_start(page, app, make_user, llm,
-                                                                run_worker):
-    make_user("cara@example.com", "Cara Consultant")
+def test_a_transport_forced_by_an_admin_is_used_from_the_start(page, app, make_user, cara):
     admin = make_user("ada@example.com", "Ada Admin", role="admin")
     with app.test_request_context():
         settings.set_live_transport("poll", admin)  # as the admin settings page does
-    llm.reset(tokens=TOKENS, delay=0.03)
-    run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page, live_state="polling")
     streams_the_whole_reply(page)
 
 
-def test_the_page_steps_back_up_to_sse_once_it_gets_through_again(page, make_user, llm,
-                                                                 run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    llm.reset(tokens=TOKENS, delay=0.03)
-    run_worker(burst=False)
+def test_the_page_steps_back_up_to_sse_once_it_gets_through_again(page, cara):
     page.clock.install()  # the page's timers, fast-forwarded below instead of waited for
     page.route(is_event_stream, lambda route: route.abort())
     sign_in(page, "cara@example.com")
