@@ -162,3 +162,8 @@ def test_api_calls_over_the_per_user_limit_get_429(api, app):
     app.config["RATE_LIMIT_API"] = 3
     assert [api.call("GET", "/sessions").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert api.call("GET", "/sessions").get_json()["error"]["code"] == "rate_limited"
+
+
+def test_a_body_over_the_size_limit_is_413(api):
+    response = api.call("POST", "/sessions", {"context": {"notes": "x" * 1_100_000}})
+    assert response.status_code == 413 and response.get_json()["error"]["code"] == "too_large"
