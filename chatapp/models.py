@@ -173,12 +173,16 @@ class ChatMessage(db.Model):
                 "tokens_out": self.tokens_out, "latency_ms": self.latency_ms}
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A datetime read from SQL, timezone-aware: SQLite returns naive ones (stored in UTC)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat()
+    moment = as_utc(moment)
+    return moment.isoformat() if moment else None
 
 
 class Setting(db.Model):

@@ -10,7 +10,8 @@ from sqlalchemy import event
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
-from chatapp.services import conversation
+from chatapp.services import conversation, tokens
+from tests.conftest import PASSWORD
 from tests.services import wait_for
 
 PAGE = 4096
@@ -90,3 +91,32 @@ def test_two_sends_to_one_session_at_once_store_one_and_refuse_the_other(app_con
         stored = db.session.scalars(db.select(ChatMessage.content).order_by(ChatMessage.seq)).all()
         assert stored == ["first", ""]  # the message and its pending reply
         db.engine.dispose()
+
+
+def test_the_api_with_tokens_on_sqlite(app_config, tmp_path):
+    """The embedded default stores datetimes without their zone: expiries, last use and cursor
+    pages must still work (a 500 here was found by trying `make run`)."""
+    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
+    app = create_app({**app_config, "TESTING": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    with app.app_context():
+        db.create_all()
+        user = User(email="cara@example.com", display_name="Cara")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        personal = tokens.issue_personal(user, "script", "30")
+    client = app.test_client()
+    pair = client.post("/api/v1/auth/tokens", json={"email": "cara@example.com",
+                                                    "password": PASSWORD}).get_json()
+    for token in (personal, pair["access_token"], personal):
+        bearer = {"Authorization": f"Bearer {token}"}
+        for name in ("One", "Two", "Three"):
+            assert client.post("/api/v1/sessions", json={"name": name},
+                               headers=bearer).status_code == 201
+        first = client.get("/api/v1/sessions?limit=2", headers=bearer).get_json()
+        rest = client.get(f"/api/v1/sessions?limit=2&cursor={first['next_cursor']}",
+                          headers=bearer).get_json()
+        names = [s["name"] for s in first["items"] + rest["items"]]
+        assert names[:3] == ["Three", "Two", "One"]
+        assert first["items"][0]["created_at"].endswith("+00:00")

@@ -19,7 +19,13 @@ from chatapp.api.bodies import BadBody, json_body, text_field
 from chatapp.chats import owned_message, owned_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
-from chatapp.models import REPLY_IN_PROGRESS, SESSION_STATUSES, ChatMessage, ChatSession
+from chatapp.models import (
+    REPLY_IN_PROGRESS,
+    SESSION_STATUSES,
+    ChatMessage,
+    ChatSession,
+    as_utc,
+)
 from chatapp.services import alternatives, conversation
 
 MAX_LIMIT = 100
@@ -34,8 +40,8 @@ def session_view(chat: ChatSession) -> dict:
     """A session as the API shows it."""
     return {"id": str(chat.id), "name": chat.name, "client_name": chat.client_name,
             "context": chat.context or {}, "status": chat.status,
-            "created_at": chat.created_at.isoformat(),
-            "last_activity_at": chat.last_activity_at.isoformat()}
+            "created_at": as_utc(chat.created_at).isoformat(),
+            "last_activity_at": as_utc(chat.last_activity_at).isoformat()}
 
 
 @bp.post("/sessions")

@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 
 from chatapp.extensions import db
-from chatapp.models import ApiToken, User, utcnow
+from chatapp.models import ApiToken, User, as_utc, utcnow
 
 PREFIX = "chat_"
 ACCESS_LIFETIME = timedelta(minutes=15)
@@ -56,7 +56,7 @@ def _live(plaintext: str, kinds: tuple[str, ...]) -> ApiToken | None:
     token = db.session.scalar(db.select(ApiToken).filter_by(token_hash=_hash(plaintext)))
     if token is None or token.kind not in kinds or token.revoked_at is not None:
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if token.expires_at is not None and as_utc(token.expires_at) <= utcnow():
         return None
     return token
 
@@ -67,7 +67,7 @@ def authenticate(plaintext: str) -> User | None:
     if token is None or not token.user.active:
         return None
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+    if token.last_used_at is None or now - as_utc(token.last_used_at) > LAST_USED_PRECISION:
         token.last_used_at = now
         db.session.commit()
     return token.user
