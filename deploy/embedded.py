@@ -156,7 +156,8 @@ def _wait_for_health(url: str, children: list[subprocess.Popen], timeout: float 
 def _announce(url: str, logins: list[tuple[str, str, str]]) -> None:
     lines = ["", f"chatapp is running at {url}", ""]
     lines += [f"  {role:<11} {email:<26} password: {password}" for email, password, role in logins]
-    lines += ["", "(demo logins are kept in instance/demo-logins.json)  Press Ctrl-C to stop.", ""]
+    lines += ["", f"JSON API for scripts: {url}/api/v1 (tokens under \"API tokens\"; docs/api.md)",
+              "", "(demo logins are kept in instance/demo-logins.json)  Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)
 
 
