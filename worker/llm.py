@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import redis
 
 from chatapp.extensions import db
-from chatapp.models import REPLY_IN_PROGRESS, ChatMessage
+from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession
 from chatapp.services import events
 from chatapp.services.conversation import message_event
 from chatapp.services.llm import Usage, provider_from_config
-from chatapp.services.prompt import build_messages
+from chatapp.services.prompt import build_messages, with_context
 from chatapp.services.redis_client import get_redis
 from worker import get_app
 from worker.periodic_saves import PeriodicSaves
@@ -45,9 +45,12 @@ def generate_reply(message_id: int, attempt: int) -> str:
                 ChatMessage.content != "")
             .order_by(ChatMessage.seq)
         ).mappings().all()
+        card = db.session.execute(db.select(ChatSession.client_name, ChatSession.context)
+                                  .where(ChatSession.id == session_id)).one()
         db.session.commit()
         db.session.close()  # no SQL connection is held while the model streams
-        prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"])
+        prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"],
+                                system_prompt=with_context(card.client_name, card.context))
         return _stream(app, session_id, message_id, attempt, prompt, stop)
 
 

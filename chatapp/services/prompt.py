@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from chatapp.services.context import prompt_section
+
 SYSTEM_PROMPT = (
     "You are chatapp, an assistant for IT and cloud consultants, used live during client meetings. "
     "Answer concisely and practically: lead with the answer, then the reasoning. Use Markdown "
     "(short headings, bullet lists, tables for comparisons, code blocks for code). Say when you "
     "are unsure or when an estimate depends on assumptions, and list those assumptions."
 )
+
+def with_context(client_name: str | None, context: dict | None) -> str:
+    """The system prompt, with the session's context card when it has one."""
+    section = prompt_section(client_name, context)
+    return f"{SYSTEM_PROMPT}\n\n{section}" if section else SYSTEM_PROMPT
+
 
 ROLE_OF_SENDER = {"user": "user", "assistant": "assistant", "admin": "assistant", "system": "system"}
 

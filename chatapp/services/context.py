@@ -1,0 +1,97 @@
+"""A session's context card: who the client is and what the meeting is about, given to the model
+with every reply of the session (the next reply uses a change at once).
+
+Stored in the session's `client_name` column and its `context` JSON: ``meeting_type`` and
+``project`` (text), ``services`` and ``clouds`` (choices from the lists below), and ``custom``
+(the consultant's own fields, name to value). Scripts may add other keys through the API; the
+prompt shows them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVICES = ("Cloud migration", "Architecture review", "Security", "Cost optimization",
+            "DevOps and platform", "Data and AI", "Managed services")
+CLOUDS = ("AWS", "Azure", "Google Cloud", "Oracle Cloud", "IBM Cloud", "On-premises")
+LABELS = {"meeting_type": "Meeting type", "project": "Project", "services": "Services",
+          "clouds": "Cloud providers"}
+MAX_TEXT = 200
+MAX_PROJECT = 2000
+MAX_CUSTOM = 20
+
+
+class InvalidContext(ValueError):
+    """The form's values cannot be saved; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """The card's values, as the form gives them and the page shows them."""
+
+    client_name: str | None
+    context: dict
+
+
+def from_form(form) -> Card:
+    """Read and check the card's form (`custom`: one ``Name: value`` per line)."""
+    client = _text(form.get("client_name"), "Client", MAX_TEXT)
+    context = {
+        "meeting_type": _text(form.get("meeting_type"), "Meeting type", MAX_TEXT),
+        "project": _text(form.get("project"), "Project", MAX_PROJECT),
+        "services": _choices(form.getlist("services"), SERVICES, "service"),
+        "clouds": _choices(form.getlist("clouds"), CLOUDS, "cloud provider"),
+        "custom": _custom(form.get("custom", "")),
+    }
+    return Card(client, {key: value for key, value in context.items() if value})
+
+
+def custom_as_text(context: dict) -> str:
+    """The custom fields as the form's textarea shows them."""
+    return "\n".join(f"{name}: {value}" for name, value in (context.get("custom") or {}).items())
+
+
+def prompt_section(client_name: str | None, context: dict | None) -> str | None:
+    """The context as a paragraph of the system prompt, or None when the card is empty."""
+    lines = [f"- Client: {client_name}"] if client_name else []
+    for key, value in (context or {}).items():
+        if key == "custom" and isinstance(value, dict):
+            lines += [f"- {name}: {text}" for name, text in value.items()]
+        elif value not in (None, "", [], {}):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            lines.append(f"- {LABELS.get(key, key.replace('_', ' ').capitalize())}: {shown}")
+    if not lines:
+        return None
+    return ("Context of this meeting, given by the consultant (use it; do not repeat it back):\n"
+            + "\n".join(lines))
+
+
+def _text(raw: str | None, label: str, limit: int) -> str | None:
+    value = (raw or "").strip()
+    if len(value) > limit:
+        raise InvalidContext(f"{label} is limited to {limit:,} characters.")
+    return value or None
+
+
+def _choices(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise InvalidContext(f"Unknown {what}: {unknown[0][:50]}.")
+    return [value for value in allowed if value in values]  # in the list's order, once each
+
+
+def _custom(raw: str) -> dict[str, str]:
+    fields = {}
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip() or not value.strip():
+            raise InvalidContext(f"Custom field line {number}: write it as “Name: value”.")
+        if len(name.strip()) > 60 or len(value.strip()) > MAX_TEXT:
+            raise InvalidContext(f"Custom field line {number} is too long (name up to 60, "
+                                 f"value up to {MAX_TEXT} characters).")
+        fields[name.strip()] = value.strip()
+    if len(fields) > MAX_CUSTOM:
+        raise InvalidContext(f"Up to {MAX_CUSTOM} custom fields.")
+    return fields

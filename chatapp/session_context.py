@@ -1,0 +1,63 @@
+"""The context card of a chat: shown in its header, edited in place (htmx) or on its own page."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from chatapp.chats import owned_session
+from chatapp.errors import is_htmx
+from chatapp.extensions import db
+from chatapp.services import context
+
+bp = Blueprint("context", __name__)
+
+
+@bp.get("/chats/<uuid:session_id>/context")
+@login_required
+def show_card(session_id: uuid.UUID):
+    """The card (what the page shows after saving or cancelling)."""
+    return render_template("chats/_context.html", chat=owned_session(session_id))
+
+
+@bp.get("/chats/<uuid:session_id>/context/edit")
+@login_required
+def edit_card(session_id: uuid.UUID):
+    """The card's form: in place of the card for htmx, else a page of its own."""
+    chat = owned_session(session_id)
+    return _form(chat, chat.client_name, chat.context or {}, error=None)
+
+
+@bp.post("/chats/<uuid:session_id>/context")
+@login_required
+def save_card(session_id: uuid.UUID):
+    """Save the card; the next reply uses it. A mistake shows the form again, values kept."""
+    chat = owned_session(session_id)
+    try:
+        card = context.from_form(request.form)
+    except context.InvalidContext as invalid:
+        typed = {"meeting_type": request.form.get("meeting_type"),
+                 "project": request.form.get("project"),
+                 "services": request.form.getlist("services"),
+                 "clouds": request.form.getlist("clouds"), "custom_text": request.form.get("custom")}
+        return _form(chat, request.form.get("client_name"), typed, error=str(invalid), status=422)
+    chat.client_name = card.client_name
+    chat.context = {**{k: v for k, v in (chat.context or {}).items()
+                       if k not in ("meeting_type", "project", "services", "clouds", "custom")},
+                    **card.context}
+    db.session.commit()
+    if is_htmx():
+        return render_template("chats/_context.html", chat=chat)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
+
+
+def _form(chat, client_name, values: dict, *, error: str | None, status: int = 200):
+    template = "chats/_context_form.html" if is_htmx() else "chats/context_edit.html"
+    custom = values.get("custom_text")
+    if custom is None:
+        custom = context.custom_as_text(values)
+    return render_template(template, chat=chat, client_name=client_name or "", values=values,
+                           custom=custom, error=error, services=context.SERVICES,
+                           clouds=context.CLOUDS), status
