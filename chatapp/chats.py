@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from chatapp.services import alternatives, conversation, events, settings
+from chatapp.services import alternatives, conversation, events, metrics, settings
 from chatapp.services.llm import provider_label
 from chatapp.services.redis_client import get_redis
 
@@ -100,7 +100,7 @@ def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None,
     return render_template(
         "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
         error=error, model_label=provider_label(current_app.config),
-        live_transport=settings.live_transport(),
+        live_transport=settings.live_transport(), numbers=metrics.of(chat),
     ), status
 
 

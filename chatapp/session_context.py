@@ -1,4 +1,5 @@
-"""The context card of a chat: shown in its header, edited in place (htmx) or on its own page."""
+"""A chat's header panels: its context card (shown, edited in place with htmx or on its own page)
+and its numbers (metrics, for the owner)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_login import login_required
 from chatapp.chats import owned_session
 from chatapp.errors import is_htmx
 from chatapp.extensions import db
-from chatapp.services import context
+from chatapp.services import context, metrics
 
 bp = Blueprint("context", __name__)
 
@@ -61,3 +62,11 @@ def _form(chat, client_name, values: dict, *, error: str | None, status: int = 2
     return render_template(template, chat=chat, client_name=client_name or "", values=values,
                            custom=custom, error=error, services=context.SERVICES,
                            clouds=context.CLOUDS), status
+
+
+@bp.get("/chats/<uuid:session_id>/metrics")
+@login_required
+def show_metrics(session_id: uuid.UUID):
+    """The chat's numbers, fresh each time its details are opened."""
+    chat = owned_session(session_id)
+    return render_template("chats/_metrics.html", chat=chat, m=metrics.of(chat))

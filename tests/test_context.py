@@ -3,6 +3,8 @@ with every reply (a change mid-session reaches the next reply)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -107,3 +109,20 @@ def test_a_card_without_values_adds_nothing_and_api_keys_are_shown_too():
     assert prompt_section(None, {}) is None
     section = prompt_section("Acme", {"industry_sector": "Retail", "clouds": ["GCP"]})
     assert section.endswith("- Client: Acme\n- Industry sector: Retail\n- Cloud providers: GCP")
+
+
+def test_the_owner_sees_the_chats_numbers(client, consultant, llm, run_worker, make_user):
+    chat = new_chat(client)
+    empty = client.get(chat + "/metrics").get_data(as_text=True)
+    assert "<dt>Messages</dt><dd>0</dd>" in empty and "no reply yet" in empty
+    send(client, chat, "Main risks?")
+    assert run_worker().wait(60) == 0
+    numbers = client.get(chat + "/metrics").get_data(as_text=True)
+    assert "<dt>Messages</dt><dd>2</dd>" in numbers
+    assert re.search(r"average \d+\.\d s, longest \d+\.\d s", numbers)
+    assert re.search(r"<dt>Tokens</dt><dd>[\d,]+ in, [\d,]+ out</dd>", numbers)
+    assert "<dt>Messages</dt><dd>2</dd>" in client.get(chat).get_data(as_text=True)  # on the page
+    client.post("/logout", data={"csrf_token": csrf_from(client.get(chat).get_data(as_text=True))})
+    make_user("other@example.com", "Other")
+    login(client, "other@example.com")
+    assert client.get(chat + "/metrics").status_code == 404
