@@ -1,5 +1,5 @@
-"""A chat's header panels: its context card (shown, edited in place with htmx or on its own page)
-and its numbers (metrics, for the owner)."""
+"""A chat's header: its name (renamed in place), its context card (shown, edited in place with
+htmx or on its own page) and its numbers (metrics, for the owner)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,32 @@ def show_metrics(session_id: uuid.UUID):
     """The chat's numbers, fresh each time its details are opened."""
     chat = owned_session(session_id)
     return render_template("chats/_metrics.html", chat=chat, m=metrics.of(chat))
+
+
+@bp.get("/chats/<uuid:session_id>/name/edit")
+@login_required
+def edit_name(session_id: uuid.UUID):
+    """The rename form: in place of the title for htmx, else a page of its own."""
+    chat = owned_session(session_id)
+    return _name_form(chat, chat.name, error=None)
+
+
+@bp.post("/chats/<uuid:session_id>/name")
+@login_required
+def save_name(session_id: uuid.UUID):
+    """Rename the chat (1 to 200 characters)."""
+    chat = owned_session(session_id)
+    name = " ".join(request.form.get("name", "").split())
+    if not name or len(name) > 200:
+        return _name_form(chat, request.form.get("name", ""),
+                          error="Give the chat a name of 1 to 200 characters.", status=422)
+    chat.name = name
+    db.session.commit()
+    if is_htmx():
+        return render_template("chats/_title.html", chat=chat)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
+
+
+def _name_form(chat, name: str, *, error: str | None, status: int = 200):
+    template = "chats/_title_form.html" if is_htmx() else "chats/rename.html"
+    return render_template(template, chat=chat, name=name, error=error), status

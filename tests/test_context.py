@@ -126,3 +126,29 @@ def test_the_owner_sees_the_chats_numbers(client, consultant, llm, run_worker, m
     make_user("other@example.com", "Other")
     login(client, "other@example.com")
     assert client.get(chat + "/metrics").status_code == 404
+
+
+def test_a_chat_is_renamed_in_place_or_on_its_own_page(client, consultant, make_user):
+    chat = new_chat(client)
+    form = client.get(chat + "/name/edit", headers=HTMX).get_data(as_text=True)
+    assert 'name="name"' in form and 'value="New chat"' in form
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    renamed = client.post(chat + "/name", data={"csrf_token": token,
+                                                "name": "  Acme   <kick-off> "}, headers=HTMX)
+    assert renamed.status_code == 200
+    assert '<h1 id="chat-title">Acme &lt;kick-off&gt;</h1>' in renamed.get_data(as_text=True)
+    for bad in ("   ", "x" * 201):
+        refused = client.post(chat + "/name", data={"csrf_token": token, "name": bad},
+                              headers=HTMX)
+        assert refused.status_code == 422
+        assert "Give the chat a name of 1 to 200 characters." in refused.get_data(as_text=True)
+    assert "<!doctype html>" in client.get(chat + "/name/edit").get_data(as_text=True)
+    plain = client.post(chat + "/name", data={"csrf_token": token, "name": "Plain form"})
+    assert plain.status_code == 303
+    assert '<h1 id="chat-title">Plain form</h1>' in client.get(chat).get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token})
+    make_user("other@example.com", "Other")
+    login(client, "other@example.com")
+    other_token = csrf_from(client.get("/chats/new").get_data(as_text=True))
+    assert client.post(chat + "/name", data={"csrf_token": other_token,
+                                             "name": "Mine now"}).status_code == 404

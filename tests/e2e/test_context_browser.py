@@ -1,4 +1,5 @@
-"""The context card on a phone: edited in place, saved without a reload, given to the model."""
+"""The chat's header on a phone: renamed and its context card edited in place, saved without a
+reload, the context given to the model."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def test_the_card_is_edited_in_place_on_a_phone_and_reaches_the_model(browser, l
     sign_in(page, "cara@example.com")
     start_chat(page, client_name="Acme Corp")
     url = page.url
+    page.get_by_role("link", name="Rename this chat").click()
+    page.get_by_label("Chat name").fill("Acme architecture review")
+    page.get_by_label("Chat name").press("Enter")
+    expect(page.locator("#chat-title")).to_have_text("Acme architecture review")
     card = page.locator("#context-card")
     card.get_by_role("link", name="Edit context").click()
     page.get_by_label("Meeting type").fill("Architecture review")
