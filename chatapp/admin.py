@@ -1,4 +1,4 @@
-"""Administration pages (role admin): settings for everyone."""
+"""Administration pages (role admin): settings for everyone (live transport, quick actions)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from functools import wraps
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from chatapp.services import settings
+from chatapp.extensions import db
+from chatapp.services import quick_actions, settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,19 +30,27 @@ def admin_required(view):
 @admin_required
 def show_settings():
     """The settings page."""
-    return render_template("admin/settings.html", live_transport=settings.live_transport(),
-                           choices=settings.LIVE_TRANSPORTS, error=None)
+    return _page(settings.live_transport(), quick_actions.as_text(quick_actions.current()))
 
 
 @bp.post("/settings")
 @admin_required
 def save_settings():
-    """Save the settings; a wrong value is shown back with what to choose (422)."""
-    value = request.form.get("live_transport", "")
+    """Save the settings; a wrong value is shown back with what to fix (422), nothing saved."""
+    transport = request.form.get("live_transport", "")
+    actions_text = request.form.get("quick_actions", "")
     try:
-        settings.set_live_transport(value, current_user)
-    except ValueError as wrong:
-        return render_template("admin/settings.html", live_transport=value,
-                               choices=settings.LIVE_TRANSPORTS, error=str(wrong)), 422
+        actions = quick_actions.parse(actions_text)
+        settings.set_live_transport(transport, current_user)
+    except (ValueError, quick_actions.InvalidActions) as wrong:
+        db.session.rollback()
+        return _page(transport, actions_text, error=str(wrong), status=422)
+    quick_actions.save(actions, current_user)
     flash("Settings saved. Pages opened from now on use them.")
     return redirect(url_for("admin.show_settings"), code=303)
+
+
+def _page(transport: str, actions_text: str, *, error: str | None = None, status: int = 200):
+    return render_template("admin/settings.html", live_transport=transport,
+                           choices=settings.LIVE_TRANSPORTS, actions_text=actions_text,
+                           error=error), status

@@ -10,7 +10,14 @@ from flask_login import current_user, login_required
 from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from chatapp.services import alternatives, conversation, events, metrics, settings
+from chatapp.services import (
+    alternatives,
+    conversation,
+    events,
+    metrics,
+    quick_actions,
+    settings,
+)
 from chatapp.services.llm import provider_label
 from chatapp.services.redis_client import get_redis
 
@@ -101,6 +108,7 @@ def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None,
         "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
         error=error, model_label=provider_label(current_app.config),
         live_transport=settings.live_transport(), numbers=metrics.of(chat),
+        quick_actions=quick_actions.current(),
     ), status
 
 
@@ -110,10 +118,24 @@ def send_message(session_id: uuid.UUID):
     """Send a message: htmx gets the new messages and a fresh composer, a script asking for JSON
     (the page's outbox) the two messages (202), a plain form a redirect."""
     chat = owned_session(session_id)
-    raw = request.form.get("content")
+    return _send(chat, request.form.get("content"), request.form.get("client_id"))
+
+
+@bp.post("/chats/<uuid:session_id>/actions/<int:index>")
+@login_required
+def quick_action(session_id: uuid.UUID, index: int):
+    """Send the prompt of quick action `index` (0-based), answered as a send."""
+    chat = owned_session(session_id)
+    actions = quick_actions.current()
+    if index >= len(actions):
+        abort(404)
+    # no client id: a second tap is refused while the first one's reply is written
+    return _send(chat, actions[index].prompt(chat.client_name), None)
+
+
+def _send(chat: ChatSession, raw: str | None, client_id: str | None):
     try:
-        user_message, reply = conversation.post_user_message(chat, current_user, raw,
-                                                             request.form.get("client_id"))
+        user_message, reply = conversation.post_user_message(chat, current_user, raw, client_id)
     except conversation.MessageRejected as rejected:
         if wants_json():
             return error_response(rejected.status, rejected.message)

@@ -13,10 +13,11 @@
     doc.scrollTop = doc.scrollHeight;
   }
 
-  // The live stream owns messages already on the page: the response to our own send only adds
-  // the ones not there yet, so it never wipes reply text that streamed in before it arrived.
+  // The live stream owns messages already on the page: the response to our own send (the
+  // composer or a quick action) only adds the ones not there yet, so it never wipes reply text
+  // that streamed in before it arrived.
   document.addEventListener("htmx:before:swap", (e) => {
-    if (!e.target.closest || !e.target.closest("#composer")) return;
+    if (!e.target.closest || !e.target.closest("#composer, .quick-actions")) return;
     for (const task of e.detail.tasks) {
       if (task.target !== "#messages") continue;
       for (const el of [...task.fragment.children]) {
