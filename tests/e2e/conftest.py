@@ -37,6 +37,25 @@ def page(browser, live_server):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture
+def phone(browser, live_server):
+    """A page in a phone-sized, touch browser context (360 × 740) on the live server."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
+                                  has_touch=True, is_mobile=True)
+    context.set_default_timeout(15000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def cara_on_a_phone(phone, make_user, run_worker):
+    """Cara, a consultant, signed in on a phone, with a worker writing replies."""
+    make_user("cara@example.com", "Cara Consultant")
+    run_worker(burst=False)
+    sign_in(phone, "cara@example.com")
+    return phone
+
+
 def sign_in(page, email: str, password: str = PASSWORD) -> None:
     """Sign in through the login form."""
     page.goto("/login")

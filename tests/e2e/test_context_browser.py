@@ -7,18 +7,12 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ask, sign_in
+from tests.e2e.conftest import ask
 from tests.e2e.test_chat_browser import start_chat
 
 
-def test_the_card_is_edited_in_place_on_a_phone_and_reaches_the_model(browser, live_server,
-                                                                     make_user, llm, run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    run_worker(burst=False)
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  has_touch=True, is_mobile=True)
-    page = context.new_page()
-    sign_in(page, "cara@example.com")
+def test_the_card_is_edited_in_place_on_a_phone_and_reaches_the_model(cara_on_a_phone, llm):
+    page = cara_on_a_phone
     start_chat(page, client_name="Acme Corp")
     url = page.url
     page.get_by_role("link", name="Rename this chat").click()
@@ -47,4 +41,3 @@ def test_the_card_is_edited_in_place_on_a_phone_and_reaches_the_model(browser, l
     expect(page.get_by_role("alert")).to_have_text("Custom field line 1: write it as “Name: value”.")
     page.get_by_role("link", name="Cancel").click()
     expect(card).to_contain_text("200k EUR")
-    context.close()

@@ -7,7 +7,6 @@ import re
 from playwright.sync_api import expect
 
 from tests.conftest import csrf_from, messages_of, new_chat
-from tests.e2e.conftest import sign_in
 from tests.e2e.test_chat_browser import start_chat
 
 HTMX = {"HX-Request": "true"}
@@ -35,18 +34,11 @@ def test_a_tap_sends_the_prompt_and_a_second_waits_for_the_reply(client, consult
     assert tap(client, chat, 0, headers={}).status_code == 409  # a plain form: the page, 409
 
 
-def test_a_tap_on_a_phone_sends_the_prompt_and_the_reply_streams(browser, live_server, make_user,
-                                                                 llm, run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    run_worker(burst=False)
-    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740},
-                                  has_touch=True, is_mobile=True)
-    page = context.new_page()
-    sign_in(page, "cara@example.com")
+def test_a_tap_on_a_phone_sends_the_prompt_and_the_reply_streams(cara_on_a_phone, llm):
+    page = cara_on_a_phone
     start_chat(page, client_name="Acme")
     page.get_by_role("button", name="Follow-up email").tap()
     expect(page.locator(".msg-user .body")).to_contain_text("Draft a short follow-up email to Acme")
     expect(page.locator(".msg-assistant")).to_have_class(re.compile("status-done"))
     assert llm.requests[-1]["messages"][-1]["content"].startswith("Draft a short follow-up email")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    context.close()
