@@ -43,9 +43,9 @@ def save_settings():
         actions = quick_actions.parse(actions_text)
         settings.set_live_transport(transport, current_user)
     except (ValueError, quick_actions.InvalidActions) as wrong:
-        db.session.rollback()
         return _page(transport, actions_text, error=str(wrong), status=422)
     quick_actions.save(actions, current_user)
+    db.session.commit()  # both settings, or neither
     flash("Settings saved. Pages opened from now on use them.")
     return redirect(url_for("admin.show_settings"), code=303)
 

@@ -39,15 +39,10 @@ def save_card(session_id: uuid.UUID):
     try:
         card = context.from_form(request.form)
     except context.InvalidContext as invalid:
-        typed = {"meeting_type": request.form.get("meeting_type"),
-                 "project": request.form.get("project"),
-                 "services": request.form.getlist("services"),
-                 "clouds": request.form.getlist("clouds"), "custom_text": request.form.get("custom")}
-        return _form(chat, request.form.get("client_name"), typed, error=str(invalid), status=422)
+        return _form(chat, request.form.get("client_name"), context.as_typed(request.form),
+                     error=str(invalid), status=422)
     chat.client_name = card.client_name
-    chat.context = {**{k: v for k, v in (chat.context or {}).items()
-                       if k not in ("meeting_type", "project", "services", "clouds", "custom")},
-                    **card.context}
+    chat.context = context.merged(chat.context, card)
     db.session.commit()
     if is_htmx():
         return render_template("chats/_context.html", chat=chat)

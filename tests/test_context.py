@@ -152,3 +152,15 @@ def test_a_chat_is_renamed_in_place_or_on_its_own_page(client, consultant, make_
     other_token = csrf_from(client.get("/chats/new").get_data(as_text=True))
     assert client.post(chat + "/name", data={"csrf_token": other_token,
                                              "name": "Mine now"}).status_code == 404
+
+
+def test_saving_the_card_keeps_context_keys_a_script_added(client, consultant, app):
+    chat = new_chat(client)
+    with app.app_context():
+        saved = db.session.get(ChatSession, chat.rsplit("/", 1)[1])
+        saved.context = {"industry": "Retail", "meeting_type": "Old"}
+        db.session.commit()
+    save(client, chat, MultiDict([("meeting_type", "Discovery")]))
+    with app.app_context():
+        context = db.session.get(ChatSession, chat.rsplit("/", 1)[1]).context
+    assert context == {"industry": "Retail", "meeting_type": "Discovery"}

@@ -16,6 +16,7 @@ SERVICES = ("Cloud migration", "Architecture review", "Security", "Cost optimiza
 CLOUDS = ("AWS", "Azure", "Google Cloud", "Oracle Cloud", "IBM Cloud", "On-premises")
 LABELS = {"meeting_type": "Meeting type", "project": "Project", "services": "Services",
           "clouds": "Cloud providers"}
+CARD_KEYS = ("meeting_type", "project", "services", "clouds", "custom")  # what the form edits
 MAX_TEXT = 200
 MAX_PROJECT = 2000
 MAX_CUSTOM = 20
@@ -44,6 +45,20 @@ def from_form(form) -> Card:
         "custom": _custom(form.get("custom", "")),
     }
     return Card(client, {key: value for key, value in context.items() if value})
+
+
+def as_typed(form) -> dict:
+    """The card's form values as they were typed (shown again with an error)."""
+    return {"meeting_type": form.get("meeting_type"), "project": form.get("project"),
+            "services": form.getlist("services"), "clouds": form.getlist("clouds"),
+            "custom_text": form.get("custom")}
+
+
+def merged(stored: dict | None, card: Card) -> dict:
+    """The session's context once the card is saved: the card's fields replaced, keys that
+    scripts added through the API kept."""
+    others = {k: v for k, v in (stored or {}).items() if k not in CARD_KEYS}
+    return {**others, **card.context}
 
 
 def custom_as_text(context: dict) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatapp.extensions import db
-from chatapp.models import Setting, User
+from chatapp.models import User
+from chatapp.services import settings
 
 MAX_ACTIONS = 12
 MAX_LABEL = 40
@@ -51,10 +51,10 @@ class InvalidActions(ValueError):
 
 def current() -> tuple[QuickAction, ...]:
     """The actions administrators chose, else the defaults."""
-    saved = db.session.get(Setting, "quick_actions")
+    saved = settings.stored("quick_actions", None)
     if saved is None:
         return DEFAULTS
-    return tuple(QuickAction(item["label"], item["template"]) for item in saved.value)
+    return tuple(QuickAction(item["label"], item["template"]) for item in saved)
 
 
 def as_text(actions: tuple[QuickAction, ...]) -> str:
@@ -82,9 +82,6 @@ def parse(text: str) -> tuple[QuickAction, ...]:
 
 
 def save(actions: tuple[QuickAction, ...], by: User) -> None:
-    """Store the list for everyone (committed)."""
-    setting = db.session.get(Setting, "quick_actions") or Setting(key="quick_actions")
-    setting.value = [{"label": a.label, "template": a.template} for a in actions]
-    setting.updated_by_id = by.id
-    db.session.add(setting)
-    db.session.commit()
+    """Store the list for everyone (not committed: the caller commits its settings together)."""
+    settings.store("quick_actions", [{"label": a.label, "template": a.template} for a in actions],
+                   by)

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from chatapp.extensions import db
 from chatapp.services import settings
 from tests.e2e.conftest import ask, sign_in
 from tests.e2e.test_chat_browser import FULL_TEXT, TOKENS, start_chat
@@ -56,6 +57,7 @@ def test_a_transport_forced_by_an_admin_is_used_from_the_start(page, app, make_u
     admin = make_user("ada@example.com", "Ada Admin", role="admin")
     with app.test_request_context():
         settings.set_live_transport("poll", admin)  # as the admin settings page does
+        db.session.commit()
     sign_in(page, "cara@example.com")
     start_chat(page, live_state="polling")
     streams_the_whole_reply(page)
