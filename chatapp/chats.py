@@ -80,7 +80,7 @@ def create_session():
             return error_response(422, error)
         return render_template("chats/new.html", error=error, form=request.form), 422
     chat = ChatSession(owner_id=current_user.id, name=name or conversation.DEFAULT_SESSION_NAME,
-                       client_name=client_name or None, context={})
+                       named_by_owner=bool(name), client_name=client_name or None, context={})
     db.session.add(chat)
     db.session.commit()
     return redirect(url_for("chats.show", session_id=chat.id), code=303)

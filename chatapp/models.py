@@ -95,6 +95,12 @@ class ChatSession(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # True once the owner chose the name (at creation or by renaming): automatic titles keep off.
+    named_by_owner: Mapped[bool] = mapped_column(default=False)
+    pinned_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Deleted sessions are hidden at once and purged after the undo window.
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     owner: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(

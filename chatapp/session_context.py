@@ -85,6 +85,7 @@ def save_name(session_id: uuid.UUID):
         return _name_form(chat, request.form.get("name", ""),
                           error="Give the chat a name of 1 to 200 characters.", status=422)
     chat.name = name
+    chat.named_by_owner = True
     db.session.commit()
     if is_htmx():
         return render_template("chats/_title.html", chat=chat)

@@ -52,8 +52,9 @@ def create_session():
         fields = _session_fields(body)
     except BadBody as bad:
         return bad.response()
-    chat = ChatSession(owner_id=current_user.id, context={},
-                       name=fields.pop("name", None) or conversation.DEFAULT_SESSION_NAME)
+    name = fields.pop("name", None)
+    chat = ChatSession(owner_id=current_user.id, context={}, named_by_owner=bool(name),
+                       name=name or conversation.DEFAULT_SESSION_NAME)
     for name, value in fields.items():
         setattr(chat, name, value)
     db.session.add(chat)
@@ -108,6 +109,8 @@ def update_session(session_id: uuid.UUID):
     for name, value in fields.items():
         setattr(chat, name, value or (conversation.DEFAULT_SESSION_NAME if name == "name" else
                                       value))
+    if "name" in fields:
+        chat.named_by_owner = bool(fields["name"])
     db.session.commit()
     return session_view(chat)
 
