@@ -68,6 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _finish_config(app: Flask) -> None:
+    from chatapp.services.llm import configured_models
+
     config = app.config
     if not config["SECRET_KEY"]:
         if not (config.get("DEBUG") or config.get("TESTING")):
@@ -80,6 +82,7 @@ def _finish_config(app: Flask) -> None:
         os.makedirs(app.instance_path, exist_ok=True)
         config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'chatapp.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(config["DATABASE_URL"])
+    configured_models(config)  # a model list that cannot be used stops the start, saying why
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(config))
     if config["SESSION_COOKIE_SECURE"] is None:
         config["SESSION_COOKIE_SECURE"] = not (config.get("DEBUG") or config.get("TESTING"))

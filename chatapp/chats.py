@@ -18,7 +18,7 @@ from chatapp.services import (
     quick_actions,
     settings,
 )
-from chatapp.services.llm import provider_label
+from chatapp.services.llm import choose_model, configured_models
 from chatapp.services.redis_client import get_redis
 
 bp = Blueprint("chats", __name__)
@@ -40,6 +40,12 @@ def viewable_session(session_id: uuid.UUID) -> ChatSession:
     if chat is None or not (chat.owner_id == current_user.id or current_user.role == "admin"):
         abort(404)
     return chat
+
+
+def model_choice(chat: ChatSession) -> dict:
+    """What the model selector needs: the models on offer and the one answering in `chat`."""
+    return {"models": configured_models(current_app.config),
+            "current": choose_model(current_app.config, chat.model)}
 
 
 @bp.get("/")
@@ -65,7 +71,8 @@ def list_sessions():
 @login_required
 def new_session_form():
     """The form to start a chat."""
-    return render_template("chats/new.html", error=None, form={})
+    return render_template("chats/new.html", error=None, form={},
+                           models=configured_models(current_app.config))
 
 
 @bp.post("/chats")
@@ -74,13 +81,21 @@ def create_session():
     """Start a chat, optionally naming it and its client, and open it."""
     name = request.form.get("name", "").strip()
     client_name = request.form.get("client_name", "").strip()
+    models = configured_models(current_app.config)
+    model = request.form.get("model") or models[0].id
+    error = None
     if len(name) > 200 or len(client_name) > 200:
         error = "Names are limited to 200 characters."
+    elif model not in {choice.id for choice in models}:
+        error = "Choose one of the models on offer."
+    if error:
         if is_htmx():
             return error_response(422, error)
-        return render_template("chats/new.html", error=error, form=request.form), 422
+        return render_template("chats/new.html", error=error, form=request.form,
+                               models=models), 422
     chat = ChatSession(owner_id=current_user.id, name=name or conversation.DEFAULT_SESSION_NAME,
-                       named_by_owner=bool(name), client_name=client_name or None, context={})
+                       named_by_owner=bool(name), client_name=client_name or None, context={},
+                       model=model)
     db.session.add(chat)
     db.session.commit()
     return redirect(url_for("chats.show", session_id=chat.id), code=303)
@@ -106,7 +121,7 @@ def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None,
         messages.append(view)
     return render_template(
         "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
-        error=error, model_label=provider_label(current_app.config),
+        error=error, **model_choice(chat),
         live_transport=settings.live_transport(), numbers=metrics.of(chat),
         quick_actions=quick_actions.current(),
     ), status

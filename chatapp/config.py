@@ -19,6 +19,11 @@ DEFAULTS = {
     "LLM_BASE_URL": None,  # e.g. http://127.0.0.1:11434/v1 for Ollama
     "LLM_API_KEY": None,
     "LLM_MODEL": "gpt-4o-mini",
+    # Several models to choose from, a JSON list (the first is the default), e.g.
+    # [{"id": "gpt-4o", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
+    #  {"id": "llama3.1", "label": "Llama 3.1 (in-house)", "base_url": "http://ollama:11434/v1"},
+    #  {"id": "offline"}]; None: the one model above.
+    "LLM_MODELS": None,
     "LLM_MAX_TOKENS": 1024,
     "LLM_CONNECT_TIMEOUT": 10.0,
     "LLM_FIRST_TOKEN_TIMEOUT": 60.0,  # seconds from the request to the reply's first text
@@ -36,6 +41,7 @@ DEFAULTS = {
     # Chat
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,
+    "AUTO_TITLES": True,  # the model names new chats from their first message
     # Live events
     "STREAM_MAXLEN": 10000,
     "STREAM_TTL_SECONDS": 86400,

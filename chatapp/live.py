@@ -109,6 +109,9 @@ def _event_data(event: events.Event, fmt: str) -> Any:
                 f'hx-swap="beforeend">{escape(event.data["text"])}</hx-partial>')
     if event.type in MESSAGE_EVENTS:
         return render_template("chats/_upsert.html", messages=[event.data["message"]])
+    if event.type == "session.updated" and "name" in event.data:
+        return (f'<hx-partial hx-target="#chat-title" hx-swap="innerHTML">'
+                f'{escape(event.data["name"])}</hx-partial>')
     return ""
 
 

@@ -1,17 +1,18 @@
 """A chat's header: its name (renamed in place), its context card (shown, edited in place with
-htmx or on its own page) and its numbers (metrics, for the owner)."""
+htmx or on its own page) its numbers (metrics, for the owner) and the model answering."""
 
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from chatapp.chats import owned_session
+from chatapp.chats import model_choice, owned_session, render_chat
 from chatapp.errors import is_htmx
 from chatapp.extensions import db
 from chatapp.services import context, metrics
+from chatapp.services.llm import configured_models
 
 bp = Blueprint("context", __name__)
 
@@ -57,6 +58,26 @@ def _form(chat, client_name, values: dict, *, error: str | None, status: int = 2
     return render_template(template, chat=chat, client_name=client_name or "", values=values,
                            custom=custom, error=error, services=context.SERVICES,
                            clouds=context.CLOUDS), status
+
+
+@bp.post("/chats/<uuid:session_id>/model")
+@login_required
+def save_model(session_id: uuid.UUID):
+    """Choose the model that writes the chat's next replies."""
+    chat = owned_session(session_id)
+    model = request.form.get("model", "")
+    error = None
+    if model in {choice.id for choice in configured_models(current_app.config)}:
+        chat.model = model
+        db.session.commit()
+    else:
+        error = "Choose one of the models on offer."
+    if is_htmx():
+        return render_template("chats/_model.html", chat=chat, model_error=error,
+                               **model_choice(chat)), 422 if error else 200
+    if error:
+        return render_chat(chat, error=error, status=422)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
 
 
 @bp.get("/chats/<uuid:session_id>/metrics")

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from chatapp.services import titles
+
 
 @dataclass
 class Script:
@@ -24,6 +26,9 @@ class Script:
     fail_after: int | None = None  # drop the connection after this many tokens
     first_delay: float = 0.0  # seconds before the first token
     stall_after: int | None = None  # stop sending (but keep the connection) after this many tokens
+    # The answer to requests for a session title (kept apart from `requests`); None: a 503, so
+    # sessions keep the name taken from their first message.
+    title: str | None = None
 
 
 class FakeLLM:
@@ -32,6 +37,7 @@ class FakeLLM:
     def __init__(self):
         self.script = Script()
         self.requests: list[dict] = []
+        self.title_requests: list[dict] = []
         self.tokens_sent = 0
         self.active = 0  # streams being sent right now
         self.max_active = 0
@@ -56,6 +62,7 @@ class FakeLLM:
         with self._lock:
             self.script = Script(**script)
             self.requests.clear()
+            self.title_requests.clear()
             self.tokens_sent = 0
             self.max_active = 0
 
@@ -71,6 +78,9 @@ class FakeLLM:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if _asks_for_title(body):
+                    self._title(body)
+                    return
                 with fake._lock:
                     fake.requests.append(body)
                     script = fake.script
@@ -127,6 +137,21 @@ class FakeLLM:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
+            def _title(self, body: dict):
+                with fake._lock:
+                    fake.title_requests.append(body)
+                    title = fake.script.title
+                if title is None:
+                    self._json(503, {"error": {"message": "no title scripted"}})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self._chunk({"choices": [{"index": 0, "delta": {"content": title}}]})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
             def _stall(self, seconds: float = 60):
                 """Send no token, only SSE comments, until the client goes away (or `seconds`)."""
                 deadline = time.monotonic() + seconds
@@ -141,3 +166,8 @@ class FakeLLM:
 
         return Handler
 
+
+
+def _asks_for_title(body: dict) -> bool:
+    messages = body.get("messages") or [{}]
+    return messages[0].get("content") == titles.INSTRUCTION

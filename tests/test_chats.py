@@ -44,8 +44,10 @@ def test_send_without_javascript_stores_both_messages_and_redirects(client, cons
     assert (reply.seq, reply.sender, reply.status, reply.content) == (2, "assistant", "pending", "")
     with app.app_context():
         jobs = Queue("llm", connection=get_redis()).jobs
-        assert [job.args for job in jobs] == [(reply.id, 0)]  # the message, its attempt
-        assert jobs[0].func_name == "worker.llm.generate_reply"
+        # the reply (the message, its attempt), then the chat's naming
+        assert [(job.func_name, job.args) for job in jobs] == [
+            ("worker.llm.generate_reply", (reply.id, 0)),
+            ("worker.titles.name_session", (str(user_message.session_id),))]
         log = events.read(get_redis(), user_message.session_id, "0-0", None)
     assert [e.type for e in log] == ["message.created", "message.created"]
     assert log[1].data["message"]["status"] == "pending"
@@ -170,7 +172,9 @@ def test_a_repeated_send_with_the_same_client_id_is_stored_once(client, consulta
     assert [(m.sender, m.content) for m in messages] == [("user", "Only once please"), ("assistant", "")]
     assert f'id="msg-{messages[0].id}"' in again.get_data(as_text=True)
     with app.app_context():
-        assert len(Queue("llm", connection=get_redis()).jobs) == 1
+        replies = [job for job in Queue("llm", connection=get_redis()).jobs
+                   if job.func_name == "worker.llm.generate_reply"]
+        assert len(replies) == 1
         log = events.read(get_redis(), messages[0].session_id, "0-0", None)
     assert [e.type for e in log] == ["message.created", "message.created"]
     assert client.get(chat).get_data(as_text=True).count(">Only once please</div>") == 1

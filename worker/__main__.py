@@ -48,7 +48,7 @@ def _work(args: argparse.Namespace) -> None:
     from rq import Worker
 
     from chatapp.services.jobs import LLM_QUEUE
-    from chatapp.services.llm import provider_kind
+    from chatapp.services.llm import configured_models
     from chatapp.services.redis_client import get_redis
     from worker import get_app
     from worker.greenlets import GreenletWorker
@@ -62,7 +62,7 @@ def _work(args: argparse.Namespace) -> None:
     app = get_app()
     connection = get_redis(app)
     if args.queues == [LLM_QUEUE]:
-        if provider_kind(app.config) == "offline":
+        if any(choice.offline for choice in configured_models(app.config)):
             from chatapp.services.llm.offline import load_model
 
             load_model()  # once per process, not on the first reply

@@ -12,7 +12,7 @@ from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession
 from chatapp.services import events
 from chatapp.services.conversation import message_event
-from chatapp.services.llm import Usage, provider_from_config
+from chatapp.services.llm import Usage, choose_model, provider_for
 from chatapp.services.prompt import build_messages, with_context
 from chatapp.services.redis_client import get_redis
 from worker import get_app
@@ -45,13 +45,15 @@ def generate_reply(message_id: int, attempt: int) -> str:
                 ChatMessage.content != "")
             .order_by(ChatMessage.seq)
         ).mappings().all()
-        card = db.session.execute(db.select(ChatSession.client_name, ChatSession.context)
+        card = db.session.execute(db.select(ChatSession.client_name, ChatSession.context,
+                                            ChatSession.model)
                                   .where(ChatSession.id == session_id)).one()
         db.session.commit()
         db.session.close()  # no SQL connection is held while the model streams
         prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"],
                                 system_prompt=with_context(card.client_name, card.context))
-        return _stream(app, session_id, message_id, attempt, prompt, stop)
+        provider = provider_for(app.config, choose_model(app.config, card.model))
+        return _stream(app, session_id, message_id, attempt, provider, prompt, stop)
 
 
 def _mark_streaming(message_id: int, attempt: int) -> ChatMessage | None:
@@ -67,7 +69,8 @@ def _mark_streaming(message_id: int, attempt: int) -> ChatMessage | None:
     return message
 
 
-def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], stop) -> str:
+def _stream(app, session_id, message_id: int, attempt: int, provider, prompt: list[dict],
+            stop) -> str:
     r = get_redis(app)
     log_settings = events.LogSettings.from_config(app.config)
     started = time.monotonic()
@@ -78,7 +81,7 @@ def _stream(app, session_id, message_id: int, attempt: int, prompt: list[dict], 
                                           log_settings))[0] is not None,
         save=lambda text: shared.saves.save(message_id, text),
     )
-    outcome = pull_reply(provider_from_config(app.config), prompt,
+    outcome = pull_reply(provider, prompt,
                          StreamSettings.from_config(app.config), hooks, stop)
     if outcome.status == "failed":
         log.warning("reply %s failed: %s", message_id, outcome.error,

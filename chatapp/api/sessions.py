@@ -10,7 +10,7 @@ import json
 import uuid
 from datetime import datetime
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from chatapp import stream, websocket
@@ -27,6 +27,7 @@ from chatapp.models import (
     as_utc,
 )
 from chatapp.services import alternatives, conversation
+from chatapp.services.llm import choose_model, configured_models
 
 MAX_LIMIT = 100
 MAX_CONTEXT_BYTES = 10_000
@@ -40,8 +41,16 @@ def session_view(chat: ChatSession) -> dict:
     """A session as the API shows it."""
     return {"id": str(chat.id), "name": chat.name, "client_name": chat.client_name,
             "context": chat.context or {}, "status": chat.status,
+            "model": choose_model(current_app.config, chat.model).id,
             "created_at": as_utc(chat.created_at).isoformat(),
             "last_activity_at": as_utc(chat.last_activity_at).isoformat()}
+
+
+@bp.get("/models")
+def list_models():
+    """The models sessions may use, the default first."""
+    return {"models": [{"id": choice.id, "label": choice.label, "offline": choice.offline}
+                       for choice in configured_models(current_app.config)]}
 
 
 @bp.post("/sessions")
@@ -54,7 +63,8 @@ def create_session():
         return bad.response()
     name = fields.pop("name", None)
     chat = ChatSession(owner_id=current_user.id, context={}, named_by_owner=bool(name),
-                       name=name or conversation.DEFAULT_SESSION_NAME)
+                       name=name or conversation.DEFAULT_SESSION_NAME,
+                       model=configured_models(current_app.config)[0].id)
     for name, value in fields.items():
         setattr(chat, name, value)
     db.session.add(chat)
@@ -208,6 +218,11 @@ def _session_fields(body: dict) -> dict:
             raise BadBody(f"context is limited to {MAX_CONTEXT_BYTES:,} bytes of JSON.",
                           field="context")
         fields["context"] = context
+    if "model" in body:
+        if body["model"] not in {choice.id for choice in configured_models(current_app.config)}:
+            raise BadBody("model must be the id of a model on offer (GET /api/v1/models).",
+                          field="model")
+        fields["model"] = body["model"]
     return fields
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
-from chatapp.services import control, events, jobs
+from chatapp.services import control, events, jobs, titles
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
@@ -77,10 +77,13 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     reply = ChatMessage(session_id=locked.id, seq=seq + 1, sender="assistant",
                         author=ASSISTANT_NAME, content="", status="pending", created_at=now)
     db.session.add_all([user_message, reply])
-    if locked.name == DEFAULT_SESSION_NAME:
-        locked.name = _title_from(content)
+    needs_title = locked.name == DEFAULT_SESSION_NAME and not locked.named_by_owner
+    if needs_title:
+        locked.name = titles.fallback(content)
     commit_and_publish(locked.id, [("message.created", user_message),
                                    ("message.created", reply)], reply_started=reply)
+    if needs_title and current_app.config["AUTO_TITLES"]:
+        jobs.enqueue_title(locked.id)
     return user_message, reply
 
 
@@ -192,7 +195,3 @@ def _last_seq_and_replies_in_progress(chat: ChatSession) -> tuple[int, int]:
     ).one()
     return last or 0, in_progress
 
-
-def _title_from(content: str, limit: int = 60) -> str:
-    first_line = " ".join(content.split())
-    return first_line if len(first_line) <= limit else first_line[: limit - 1].rstrip() + "…"

@@ -44,6 +44,19 @@ def enqueue_reaper(interval: float) -> None:
     )
 
 
+def enqueue_title(session_id) -> None:
+    """Queue the naming of session `session_id` by its model (once: the job id names it)."""
+    queue(LLM_QUEUE).enqueue(
+        "worker.titles.name_session",
+        str(session_id),
+        job_id=f"title-{session_id}",
+        job_timeout=120,
+        result_ttl=600,
+        failure_ttl=86400,
+        description=f"name session {session_id}",
+    )
+
+
 def enqueue_reply(message_id: int, attempt: int = 0, pipeline: Pipeline | None = None) -> None:
     """Queue the generation of assistant message `message_id` on the llm queue (within
     `pipeline`'s transaction when given).

@@ -1,4 +1,6 @@
-"""Request rate limits, counted in Redis so every process shares them (fixed one-minute windows).
+"""Request rate limits, counted in Redis so every process shares them (a sliding minute: this
+minute's count plus the part of the previous minute's still inside the last 60 seconds, so a
+burst cannot get twice its limit through across a window's edge).
 
 Signing in is limited per address and email (password guessing); API calls per user. A request
 over its limit gets 429 with Retry-After: the seconds left in the window.
@@ -6,6 +8,8 @@ over its limit gets 429 with Retry-After: the seconds left in the window.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 
 import redis
@@ -25,22 +29,28 @@ class Limited(Exception):
         self.retry_after = retry_after
 
 
-def hit(r: redis.Redis, what: str, who: str, per_minute: int) -> None:
-    """Count one request of `who` for `what`; Limited when that makes more than `per_minute`.
-    When Redis cannot be reached, nothing is limited (the request itself will say so if it
-    needs Redis)."""
-    now = time.time()
-    window = int(now // WINDOW)
-    key = KEY.format(what, who, window)
+def hit(r: redis.Redis, what: str, who: str, per_minute: int, now: float | None = None) -> None:
+    """Count one request of `who` for `what` at `now` (default: the time); Limited when that
+    makes more than `per_minute` in the last minute. When Redis cannot be reached, nothing is
+    limited (the request itself will say so if it needs Redis)."""
+    now = time.time() if now is None else now
+    window, elapsed = divmod(now / WINDOW, 1)
+    key = KEY.format(what, who, int(window))
     try:
         with r.pipeline(transaction=False) as pipe:
             pipe.incr(key)
-            pipe.expire(key, WINDOW + 1)
-            count = pipe.execute()[0]
+            pipe.expire(key, 2 * WINDOW + 1)
+            pipe.get(KEY.format(what, who, int(window) - 1))
+            current, _, previous = pipe.execute()
     except redis.RedisError:
         return
-    if count > per_minute:
-        raise Limited(max(1, int((window + 1) * WINDOW - now)))
+    previous = int(previous or 0)
+    if current + previous * (1 - elapsed) > per_minute:
+        with contextlib.suppress(redis.RedisError):
+            r.decr(key)  # a refused request does not count: Retry-After stays true
+        # the moment the previous minute's share has fallen enough, or the next minute starts
+        enough = 1 - (per_minute - current) / previous if previous and current <= per_minute else 1
+        raise Limited(max(1, math.ceil(round((enough - elapsed) * WINDOW, 3))))
 
 
 def refusal(what: str, who: str, per_minute: int):
