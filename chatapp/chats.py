@@ -14,6 +14,7 @@ from chatapp.services import (
     alternatives,
     conversation,
     events,
+    lifecycle,
     metrics,
     quick_actions,
     settings,
@@ -106,6 +107,7 @@ def create_session():
 def show(session_id: uuid.UUID):
     """The chat view: history, the reply in progress (if any) and the composer."""
     chat = owned_session(session_id)
+    lifecycle.open_session(chat)
     return render_chat(chat)
 
 

@@ -42,6 +42,11 @@ DEFAULTS = {
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,
     "AUTO_TITLES": True,  # the model names new chats from their first message
+    "SESSION_IDLE_MINUTES": 15,  # an active session goes idle after this long without activity
+    "SESSION_END_HOURS": 12,  # ... and ends (can be reopened) after this long
+    "SESSION_RETENTION_DAYS": 0,  # ended sessions are deleted this long after ending; 0: kept
+    "DELETE_UNDO_SECONDS": 10,  # a deleted session can be restored this long, then is purged
+    "UPKEEP_INTERVAL": 60.0,  # seconds between passes of the sessions' upkeep job
     # Live events
     "STREAM_MAXLEN": 10000,
     "STREAM_TTL_SECONDS": 86400,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -109,10 +110,23 @@ def _event_data(event: events.Event, fmt: str) -> Any:
                 f'hx-swap="beforeend">{escape(event.data["text"])}</hx-partial>')
     if event.type in MESSAGE_EVENTS:
         return render_template("chats/_upsert.html", messages=[event.data["message"]])
-    if event.type == "session.updated" and "name" in event.data:
-        return (f'<hx-partial hx-target="#chat-title" hx-swap="innerHTML">'
-                f'{escape(event.data["name"])}</hx-partial>')
+    if event.type == "session.updated":
+        return _session_update(event.data)
     return ""
+
+
+def _session_update(data: dict) -> str:
+    """The chat header's regions a session.updated event changes: its name, its ended note."""
+    html = ""
+    if "name" in data:
+        html += (f'<hx-partial hx-target="#chat-title" hx-swap="innerHTML">'
+                 f'{escape(data["name"])}</hx-partial>')
+    if "status" in data:
+        ended_at = data.get("ended_at")
+        state = {**data, "ended_at": ended_at and datetime.fromisoformat(ended_at)}
+        html += (f'<hx-partial hx-target="#chat-ended" hx-swap="outerHTML">'
+                 f'{render_template("chats/_ended.html", state=state)}</hx-partial>')
+    return html
 
 
 def as_text(data: Any) -> str:

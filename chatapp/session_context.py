@@ -1,5 +1,6 @@
 """A chat's header: its name (renamed in place), its context card (shown, edited in place with
-htmx or on its own page) its numbers (metrics, for the owner) and the model answering."""
+htmx or on its own page), its numbers (metrics, for the owner), the model answering, and
+reopening it once ended."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_login import login_required
 from chatapp.chats import model_choice, owned_session, render_chat
 from chatapp.errors import is_htmx
 from chatapp.extensions import db
-from chatapp.services import context, metrics
+from chatapp.services import context, lifecycle, metrics
 from chatapp.services.llm import configured_models
 
 bp = Blueprint("context", __name__)
@@ -77,6 +78,17 @@ def save_model(session_id: uuid.UUID):
                                **model_choice(chat)), 422 if error else 200
     if error:
         return render_chat(chat, error=error, status=422)
+    return redirect(url_for("chats.show", session_id=chat.id), code=303)
+
+
+@bp.post("/chats/<uuid:session_id>/reopen")
+@login_required
+def reopen(session_id: uuid.UUID):
+    """Continue an ended chat: it becomes the owner's active session again."""
+    chat = owned_session(session_id)
+    lifecycle.open_session(chat, reopen=True)
+    if is_htmx():
+        return render_template("chats/_ended.html", state=chat)
     return redirect(url_for("chats.show", session_id=chat.id), code=303)
 
 

@@ -54,8 +54,8 @@ def _work(args: argparse.Namespace) -> None:
     from worker.greenlets import GreenletWorker
     from worker.maintenance import (
         quiet_upkeep_in_rq_log,
-        schedule_reaper,
         schedule_sqlite_checkpoints,
+        schedule_upkeep,
     )
 
     assert LLM_QUEUE == CONCURRENT_QUEUE
@@ -73,7 +73,7 @@ def _work(args: argparse.Namespace) -> None:
         if not args.burst:
             schedule_sqlite_checkpoints()
     if not args.burst:
-        schedule_reaper(app.config["REAPER_INTERVAL"])
+        schedule_upkeep(app.config)
     quiet_upkeep_in_rq_log()
     worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])
 

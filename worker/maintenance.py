@@ -1,4 +1,5 @@
-"""Periodic upkeep jobs: replies whose worker died are failed (text kept) or written again."""
+"""Periodic upkeep jobs: replies whose worker died are failed (text kept) or written again;
+sessions go idle, end and are purged (services/lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import load_only
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, utcnow
-from chatapp.services import control, events, jobs
+from chatapp.services import control, events, jobs, lifecycle
 from chatapp.services.conversation import restart_reply
 from chatapp.services.redis_client import get_redis
 from worker import get_app
@@ -92,9 +93,23 @@ def _job_still_coming(r, reply: ChatMessage, ttl: float, interval: float) -> boo
         utcnow() - started.replace(tzinfo=UTC) < timedelta(seconds=ttl)
 
 
-def schedule_reaper(interval: float) -> threading.Thread:
-    """Ask for an orphan check every `interval` seconds."""
-    return _every(interval, "orphan-check schedule", lambda: jobs.enqueue_reaper(interval))
+def keep_sessions() -> dict[str, int]:
+    """Idle, end and purge sessions (services/lifecycle.py); returns how many of each."""
+    with get_app().app_context():
+        done = lifecycle.upkeep()
+    return {"idled": len(done.idled), "ended": len(done.ended), "expired": done.expired,
+            "purged": done.purged}
+
+
+def schedule_upkeep(config) -> list[threading.Thread]:
+    """Ask for an orphan check every REAPER_INTERVAL seconds, and for the sessions' upkeep every
+    UPKEEP_INTERVAL."""
+    return [_every(interval, f"{function} schedule",
+                   lambda function=function, interval=interval:
+                   jobs.enqueue_periodic(function, interval))
+            for function, interval in (
+                ("worker.maintenance.reap_orphan_replies", config["REAPER_INTERVAL"]),
+                ("worker.maintenance.keep_sessions", config["UPKEEP_INTERVAL"]))]
 
 
 def checkpoint_sqlite(path: str) -> tuple[int, int, int]:
@@ -122,13 +137,14 @@ def schedule_sqlite_checkpoints() -> threading.Thread | None:
 
 
 class _QuietUpkeep(logging.Filter):
-    """Keeps the orphan check, queued every REAPER_INTERVAL, out of RQ's INFO lines (four per
-    check); its warnings, and every other job's lines, stay."""
+    """Keeps the periodic upkeep jobs out of RQ's INFO lines (four per job, the orphan check
+    every few seconds); their warnings, and every other job's lines, stay."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return record.levelno > logging.INFO or not (
-            jobs.REAPER_JOB_PREFIX in message or jobs.REAPER_DESCRIPTION in message)
+        return record.levelno > logging.INFO or not any(
+            prefix in message or description in message
+            for prefix, description in jobs.PERIODIC.values())
 
 
 def quiet_upkeep_in_rq_log() -> None:

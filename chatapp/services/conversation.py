@@ -10,7 +10,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
-from chatapp.services import control, events, jobs, titles
+from chatapp.services import control, events, jobs, lifecycle, titles
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
@@ -60,6 +60,7 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     """
     content = validate_content(raw_content)
     client_id = validate_client_id(client_id)
+    was_ended = chat.status == "ended"
     now = utcnow()
     locked = lock_session(chat, now)
     if client_id and (earlier := _sent_before(locked, client_id)):
@@ -84,6 +85,10 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
                                    ("message.created", reply)], reply_started=reply)
     if needs_title and current_app.config["AUTO_TITLES"]:
         jobs.enqueue_title(locked.id)
+    lifecycle.idle_others(locked)
+    db.session.commit()
+    if was_ended:
+        lifecycle.announce_reopened(locked)
     return user_message, reply
 
 
@@ -103,9 +108,10 @@ def lock_session(chat: ChatSession, now: datetime | None = None) -> ChatSession:
     works alike on every database: SQLite ignores FOR UPDATE and locks a transaction only at its
     first write, so two processes could otherwise both read the session before either's
     change."""
+    now = now or utcnow()
     return db.session.scalar(
         db.update(ChatSession).where(ChatSession.id == chat.id)
-        .values(last_activity_at=now or utcnow()).returning(ChatSession)
+        .values(last_activity_at=now, **lifecycle.active_values(now)).returning(ChatSession)
         .execution_options(populate_existing=True))
 
 

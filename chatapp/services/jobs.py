@@ -25,22 +25,29 @@ def reply_job_id(message_id: int, attempt: int) -> str:
     return f"reply-{message_id}-{attempt}"
 
 
-REAPER_JOB_PREFIX = "reap-orphan-replies-"
-REAPER_DESCRIPTION = "fail or re-run replies whose worker died"
+# The upkeep jobs every worker asks for periodically: function -> (job id prefix, description).
+PERIODIC = {
+    "worker.maintenance.reap_orphan_replies": ("reap-orphan-replies-",
+                                               "fail or re-run replies whose worker died"),
+    "worker.maintenance.keep_sessions": ("keep-sessions-",
+                                         "idle, end and purge sessions"),
+}
 
 
-def enqueue_reaper(interval: float) -> None:
-    """Queue one orphan-reply check per `interval`, however many workers ask for it (the first
-    to claim the interval in Redis queues it)."""
+def enqueue_periodic(function: str, interval: float) -> None:
+    """Queue upkeep job `function` (one of PERIODIC) once per `interval`, however many workers
+    ask for it (the first to claim the interval in Redis queues it)."""
+    prefix, description = PERIODIC[function]
     slot = int(time.time() // interval)
-    if not get_redis().set(f"chat:reaper:{slot}", 1, nx=True, ex=int(interval * 3) + 1):
+    if not get_redis().set(f"chat:periodic:{prefix}{slot}", 1, nx=True,
+                           ex=int(interval * 3) + 1):
         return
     queue(DEFAULT_QUEUE).enqueue(
-        "worker.maintenance.reap_orphan_replies",
-        job_id=f"{REAPER_JOB_PREFIX}{slot}",
+        function,
+        job_id=f"{prefix}{slot}",
         job_timeout=60,
         result_ttl=600,
-        description=REAPER_DESCRIPTION,
+        description=description,
     )
 
 

@@ -1,0 +1,115 @@
+"""A session's life: active while the consultant works in it (one at a time per user), idle after
+SESSION_IDLE_MINUTES without activity or when another is opened, ended after SESSION_END_HOURS
+without activity (reopened by the owner, or by sending), deleted after SESSION_RETENTION_DAYS
+once ended (0: kept), and purged DELETE_UNDO_SECONDS after its owner deleted it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from chatapp.extensions import db
+from chatapp.models import ChatSession, as_utc, utcnow
+from chatapp.services import events
+from chatapp.services.redis_client import get_redis
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    """What one pass of `upkeep` changed: session ids gone idle, ended, and counts deleted."""
+
+    idled: list
+    ended: list
+    expired: int
+    purged: int
+
+
+def active_values(now: datetime) -> dict:
+    """The fields of a session in use at `now` (an ended one is reopened)."""
+    return {"status": "active", "ended_at": None, "expires_at": now + idle_after()}
+
+
+def idle_others(chat: ChatSession) -> None:
+    """The owner's other active session goes idle (the caller commits). Sending runs it after
+    its own commit: a transaction holding one session's row lock never waits for another's."""
+    db.session.execute(
+        db.update(ChatSession)
+        .where(ChatSession.owner_id == chat.owner_id, ChatSession.id != chat.id,
+               ChatSession.status == "active")
+        .values(status="idle", expires_at=None))
+
+
+def open_session(chat: ChatSession, reopen: bool = False) -> None:
+    """The owner opened `chat` (or, with `reopen`, asked to continue it): it becomes their active
+    session. Merely opening an ended session leaves it ended."""
+    if chat.status == "ended" and not reopen:
+        return
+    was_ended = chat.status == "ended"
+    for name, value in active_values(utcnow()).items():
+        setattr(chat, name, value)
+    idle_others(chat)
+    db.session.commit()
+    if was_ended:
+        announce_reopened(chat)
+
+
+def announce_reopened(chat: ChatSession) -> None:
+    """Tell the chat's open pages it is going on again (their ended note goes)."""
+    events.append(get_redis(), chat.id, "session.updated", {"id": str(chat.id), "status": "active"},
+                  events.LogSettings.from_config(current_app.config))
+
+
+def idle_after() -> timedelta:
+    """How long a session stays active without activity."""
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+def upkeep(now: datetime | None = None) -> Upkeep:
+    """One pass of the periodic job: sessions past their idle deadline go idle, sessions without
+    activity for SESSION_END_HOURS end (at their last activity), ended sessions past retention and
+    deleted sessions past the undo window are deleted. Open pages hear of the changes."""
+    now = now or utcnow()
+    config = current_app.config
+    s = ChatSession
+    idled = db.session.scalars(
+        db.update(s).where(s.status == "active", s.expires_at < now)
+        .values(status="idle", expires_at=None).returning(s.id)).all()
+    ended = db.session.execute(
+        db.update(s).where(s.status != "ended",
+                           s.last_activity_at < now - timedelta(hours=config["SESSION_END_HOURS"]))
+        .values(status="ended", expires_at=None, ended_at=s.last_activity_at)
+        .returning(s.id, s.ended_at)).all()
+    expired = 0
+    if config["SESSION_RETENTION_DAYS"]:
+        expired = _delete(s.__table__, db.and_(
+            s.status == "ended",
+            s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"])))
+    purged = _delete(s.__table__,
+                     s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"]))
+    db.session.commit()
+    r, settings = get_redis(), events.LogSettings.from_config(config)
+    for session_id in idled:
+        if session_id not in {row.id for row in ended}:
+            events.append(r, session_id, "session.updated",
+                          {"id": str(session_id), "status": "idle"}, settings)
+    for session_id, ended_at in ended:
+        events.append(r, session_id, "session.updated",
+                      {"id": str(session_id), "status": "ended",
+                       "ended_at": as_utc(ended_at).isoformat()}, settings)
+    return Upkeep(idled=list(idled), ended=[row.id for row in ended], expired=expired,
+                  purged=purged)
+
+
+def _delete(table: sa.Table, condition) -> int:
+    """Delete `table`'s rows matching `condition` and, first, the rows that refer to them, at any
+    depth (SQLite does not cascade: its foreign keys are not enforced). Returns the rows deleted
+    from `table`."""
+    for child in db.metadata.sorted_tables:
+        for key in child.foreign_keys:
+            if key.column.table is table:
+                doomed = sa.select(key.column).where(condition)
+                _delete(child, key.parent.in_(doomed))
+    return db.session.execute(table.delete().where(condition)).rowcount
