@@ -116,6 +116,7 @@ def test_the_api_lists_the_models_and_sets_a_session_s(api, models):  # noqa: F8
     assert session["model"] == "fake-large"
     changed = api.call("PATCH", f"/sessions/{session['id']}", {"model": "offline"})
     assert changed.status_code == 200 and changed.get_json()["model"] == "offline"
-    refused = api.call("PATCH", f"/sessions/{session['id']}", {"model": "gpt-99"})
-    assert refused.status_code == 422
-    assert refused.get_json()["error"]["details"]["field"] == "model"
+    for wrong in ("gpt-99", {"id": "offline"}, ["offline"], None):
+        refused = api.call("PATCH", f"/sessions/{session['id']}", {"model": wrong})
+        assert refused.status_code == 422
+        assert refused.get_json()["error"]["details"]["field"] == "model"

@@ -219,7 +219,8 @@ def _session_fields(body: dict) -> dict:
                           field="context")
         fields["context"] = context
     if "model" in body:
-        if body["model"] not in {choice.id for choice in configured_models(current_app.config)}:
+        offered = {choice.id for choice in configured_models(current_app.config)}
+        if not isinstance(body["model"], str) or body["model"] not in offered:
             raise BadBody("model must be the id of a model on offer (GET /api/v1/models).",
                           field="model")
         fields["model"] = body["model"]
