@@ -36,6 +36,7 @@ DEFAULTS = {
     # Chat
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,
+    "DELETE_UNDO_SECONDS": 10,  # a deleted chat can be brought back this long, then it is purged
     # Live events
     "STREAM_MAXLEN": 10000,
     "STREAM_TTL_SECONDS": 86400,
