@@ -68,7 +68,7 @@ def test_pin_puts_a_chat_on_top_and_unpin_puts_it_back(client, three_chats, app)
     assert names_listed(client) == ["Gamma", "Alpha", "Beta"]
     # htmx: a pinned row is moved to the top of the list, an unpinned one changes in place
     moved = post(client, three_chats["Alpha"], "pin", headers=HTMX).get_data(as_text=True)
-    assert moved.strip().startswith('<hx-partial hx-target="#session-list" hx-swap="afterbegin">')
+    assert '<hx-partial hx-target="#session-list" hx-swap="afterbegin">' in moved
     assert "Unpin" in moved and "<html" not in moved
     stays = post(client, three_chats["Alpha"], "unpin", headers=HTMX).get_data(as_text=True)
     assert stays.strip().startswith(f'<li id="session-{session_of(app, three_chats["Alpha"]).id}"')
