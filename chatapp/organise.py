@@ -23,7 +23,7 @@ CHANGES = {"pin": (organise.set_pinned, True), "unpin": (organise.set_pinned, Fa
 
 @bp.post("/chats/<uuid:session_id>/<any(pin, unpin, archive, unarchive):change>")
 @login_required
-def change(session_id: uuid.UUID, change: str):
+def apply_change(session_id: uuid.UUID, change: str):
     """Pin, unpin, archive or unarchive a chat. `back=chat` comes from the chat's header (its
     buttons are answered), else from the list (its row is answered)."""
     chat = owned_session(session_id)

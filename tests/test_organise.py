@@ -199,7 +199,10 @@ def test_bad_input_gets_clear_answers(client, three_chats):
     assert post(client, chat, "frobnicate").status_code == 404  # no such action
     for action in ("pin", "unpin", "archive", "unarchive", "restore"):
         assert client.get(f"{chat}/{action}").status_code == 405, action
-    assert client.post(f"{chat}/pin").status_code == 400  # no CSRF token
+    for action in ("pin", "archive", "delete", "restore"):
+        refused = client.post(f"{chat}/{action}")  # no CSRF token
+        assert refused.status_code == 400 and "form expired" in refused.get_data(as_text=True)
+    assert names_listed(client) == ["Alpha", "Beta", "Gamma"]
     assert client.get("/chats?deleted=not-a-uuid").status_code == 200
     assert post(client, chat, "restore").status_code == 404  # not deleted: nothing to undo
     assert post(client, chat, "pin", back="https://evil.example").headers["Location"] == "/chats"

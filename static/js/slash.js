@@ -108,7 +108,7 @@
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       const step = e.key === "ArrowDown" ? 1 : -1;
       activate(input, options[(current + step + options.length) % options.length]);
-    } else if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") {
+    } else if ((e.key === "Enter" || e.key === "Tab") && !e.shiftKey) {
       pick(input, Number(options[Math.max(current, 0)].dataset.index));
     } else if (e.key === "Escape") {
       close(input);
@@ -124,6 +124,9 @@
     prepare(e.target);
     show(e.target);
   });
+
+  // The menu closes when the box loses the focus (a tap on an option keeps it, see menuFor).
+  document.addEventListener("focusout", (e) => { if (isComposer(e.target)) close(e.target); });
 
   const prepareComposer = () => prepare(document.getElementById("composer-input"));
   document.addEventListener("DOMContentLoaded", prepareComposer);

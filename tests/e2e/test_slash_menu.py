@@ -47,7 +47,7 @@ def test_slash_menu_from_the_keyboard(page, make_user, llm, run_worker):
     expect(box).to_have_value("")
     expect(menu).to_be_hidden()
     expect(page.locator(".msg-user .body")).to_have_text(re.compile(r"^List the main risks for Acme"))
-    expect(page.locator(".msg-assistant")).to_have_class(re.compile("status-done"))
+    expect(page.locator(".msg-assistant")).to_have_class(re.compile("status-done"), timeout=30000)
     assert llm.requests[-1]["messages"][-1]["content"].startswith("List the main risks for Acme")
 
     box.press_sequentially("/nothing like it")
@@ -60,5 +60,5 @@ def test_slash_menu_option_tapped_on_a_phone(cara_on_a_phone, llm):
     page.get_by_label("Message").press_sequentially("/fol")
     page.get_by_role("option", name="Follow-up email").tap()
     expect(page.locator(".msg-user .body")).to_contain_text("Draft a short follow-up email to Acme")
-    expect(page.locator(".msg-assistant")).to_have_class(re.compile("status-done"))
+    expect(page.locator(".msg-assistant")).to_have_class(re.compile("status-done"), timeout=30000)
     expect(page.get_by_label("Message")).to_have_value("")
