@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import ChatSession
+from chatapp.models import ChatSession, User
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
 from tests.api_contract import check
@@ -273,3 +274,29 @@ def test_the_api_pins_archives_and_never_lists_deleted_sessions(bearer, client, 
     assert bad.status_code == 422 and "pinned must be true or false" in bad.get_json()[
         "error"]["message"]
     assert bearer("GET", "/sessions", cursor="nonsense").status_code == 400
+
+
+def test_organising_and_paging_on_sqlite(app_config, tmp_path):
+    """The embedded default stores datetimes without their zone: the cursor, pins and the undo
+    window must work there too."""
+    app = create_app({**app_config, "TESTING": True, "SESSIONS_PER_PAGE": 2,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    with app.app_context():
+        db.create_all()
+        user = User(email="cara@example.com", display_name="Cara")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+    client = app.test_client()
+    login(client, "cara@example.com")
+    chats = [new_chat(client, name=f"Chat {i}") for i in range(5)]
+    for minutes, chat in enumerate(chats):
+        active_at(app, chat, minutes)
+    post(client, chats[4], "pin")
+    assert names_listed(client) == ["Chat 4", "Chat 0", "Chat 1"]
+    cursor = re.search(r'hx-get="/chats\?cursor=([^"]+)"', client.get("/chats").get_data(
+        as_text=True)).group(1)
+    assert names_listed(client, f"/chats?cursor={cursor}") == ["Chat 2", "Chat 3"]
+    post(client, chats[0], "delete")
+    assert post(client, chats[0], "restore").status_code == 303
+    assert names_listed(client) == ["Chat 4", "Chat 0", "Chat 1"]
