@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         frontend,
         health,
+        organise,
         session_context,
         signals,
         stream,
@@ -58,8 +59,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     frontend.init_app(app)
     auth.init_app(app)
-    for blueprint in (auth.bp, chats.bp, session_context.bp, stream.bp, signals.bp, admin.bp,
-                      account.bp, health.bp):
+    for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
+                      admin.bp, account.bp, health.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)

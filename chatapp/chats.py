@@ -16,7 +16,9 @@ from chatapp.services import (
     events,
     lifecycle,
     metrics,
+    organise,
     quick_actions,
+    session_list,
     settings,
 )
 from chatapp.services.llm import choose_model, configured_models
@@ -27,9 +29,9 @@ bp = Blueprint("chats", __name__)
 
 def owned_session(session_id: uuid.UUID) -> ChatSession:
     """The current user's session, or 404 (also for another user's session: its existence stays
-    private)."""
+    private, and for a deleted one)."""
     chat = db.session.get(ChatSession, session_id)
-    if chat is None or chat.owner_id != current_user.id:
+    if chat is None or chat.deleted_at is not None or chat.owner_id != current_user.id:
         abort(404)
     return chat
 
@@ -38,7 +40,8 @@ def viewable_session(session_id: uuid.UUID) -> ChatSession:
     """A session the current user may watch live: their own, or any for an admin (admins watch
     sessions to answer help requests); else 404, as owned_session."""
     chat = db.session.get(ChatSession, session_id)
-    if chat is None or not (chat.owner_id == current_user.id or current_user.role == "admin"):
+    if chat is None or chat.deleted_at is not None or not (
+            chat.owner_id == current_user.id or current_user.role == "admin"):
         abort(404)
     return chat
 
@@ -56,16 +59,39 @@ def index():
     return redirect(url_for("chats.list_sessions"))
 
 
+LIST_VIEWS = ("chats", "archived")
+
+
 @bp.get("/chats")
 @login_required
 def list_sessions():
-    """The user's sessions, most recent activity first."""
-    sessions = db.session.scalars(
-        db.select(ChatSession).where(ChatSession.owner_id == current_user.id)
-        .order_by(ChatSession.last_activity_at.desc())
-        .limit(current_app.config["SESSIONS_PER_PAGE"])
-    ).all()
-    return render_template("chats/index.html", sessions=sessions)
+    """The user's sessions a page at a time: pinned ones first, then by latest activity;
+    `view=archived` lists the archived ones. htmx asks for the next page's rows only (when the
+    end of the list comes into view); `deleted` (a chat just deleted) shows its Undo."""
+    view = request.args.get("view", "chats")
+    if view not in LIST_VIEWS:
+        return error_response(400, "view must be “archived” or left out.")
+    try:
+        page = session_list.page(current_user.id, archived=view == "archived",
+                                 cursor=request.args.get("cursor"),
+                                 limit=current_app.config["SESSIONS_PER_PAGE"])
+    except session_list.BadCursor as bad:
+        return error_response(400, str(bad))
+    if is_htmx() and request.args.get("cursor"):
+        return render_template("chats/_session_page.html", page=page, view=view)
+    return render_template("chats/index.html", page=page, view=view,
+                           undo=_just_deleted(request.args.get("deleted")))
+
+
+def _just_deleted(raw_id: str | None) -> ChatSession | None:
+    """The user's session `raw_id` if it was deleted and can still be brought back."""
+    try:
+        chat = db.session.get(ChatSession, uuid.UUID(raw_id)) if raw_id else None
+    except ValueError:
+        return None
+    if chat is None or chat.owner_id != current_user.id or not organise.restorable(chat):
+        return None
+    return chat
 
 
 @bp.get("/chats/new")

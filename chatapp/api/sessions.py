@@ -3,12 +3,9 @@ and their live events (the same SSE, long-poll and WebSocket as the pages)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import uuid
-from datetime import datetime
 
 from flask import current_app, request, url_for
 from flask_login import current_user
@@ -26,7 +23,7 @@ from chatapp.models import (
     ChatSession,
     as_utc,
 )
-from chatapp.services import alternatives, conversation
+from chatapp.services import alternatives, conversation, organise, session_list
 from chatapp.services.llm import choose_model, configured_models
 
 MAX_LIMIT = 100
@@ -42,6 +39,7 @@ def session_view(chat: ChatSession) -> dict:
     return {"id": str(chat.id), "name": chat.name, "client_name": chat.client_name,
             "context": chat.context or {}, "status": chat.status,
             "model": choose_model(current_app.config, chat.model).id,
+            "pinned": chat.pinned_at is not None, "archived": chat.archived_at is not None,
             "created_at": as_utc(chat.created_at).isoformat(),
             "last_activity_at": as_utc(chat.last_activity_at).isoformat()}
 
@@ -75,31 +73,29 @@ def create_session():
 @bp.get("/sessions")
 def list_sessions():
     """The user's sessions, latest activity first, a page at a time (`cursor` from the last
-    page's `next_cursor`); filters: `status`, `client` (part of the client's name)."""
+    page's `next_cursor`); filters: `archived` (true or false, the default), `status`,
+    `client` (part of the client's name). Deleted sessions are never listed."""
     try:
         limit = _limit(request.args.get("limit"), default=20)
         status = request.args.get("status")
         if status is not None and status not in SESSION_STATUSES:
             raise BadBody(f"status must be one of {', '.join(SESSION_STATUSES)}.", 400, "status")
-        after = _decode_cursor(request.args.get("cursor"))
+        archived = request.args.get("archived", "false")
+        if archived not in ("true", "false"):
+            raise BadBody("archived must be true or false.", 400, "archived")
     except BadBody as bad:
         return bad.response()
-    query = db.select(ChatSession).where(ChatSession.owner_id == current_user.id)
+    query = session_list.of_owner(current_user.id, archived=archived == "true")
     if status:
         query = query.where(ChatSession.status == status)
     if client := request.args.get("client", "").strip():
         query = query.where(ChatSession.client_name.ilike(f"%{_escape_like(client)}%",
                                                           escape="\\"))
-    if after:
-        moment, last_id = after
-        query = query.where(db.or_(
-            ChatSession.last_activity_at < moment,
-            db.and_(ChatSession.last_activity_at == moment, ChatSession.id < last_id)))
-    rows = db.session.scalars(query.order_by(ChatSession.last_activity_at.desc(),
-                                             ChatSession.id.desc()).limit(limit + 1)).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {"items": [session_view(chat) for chat in page],
-            "next_cursor": _encode_cursor(page[-1]) if more else None}
+    try:
+        page, next_cursor = session_list.keyset_page(query, request.args.get("cursor"), limit)
+    except session_list.BadCursor:
+        return BadBody("cursor is not one this API gave.", 400, "cursor").response()
+    return {"items": [session_view(chat) for chat in page], "next_cursor": next_cursor}
 
 
 @bp.get("/sessions/<uuid:session_id>")
@@ -110,12 +106,19 @@ def get_session(session_id: uuid.UUID):
 
 @bp.patch("/sessions/<uuid:session_id>")
 def update_session(session_id: uuid.UUID):
-    """Rename a session, or change its client or context (used from the next reply on)."""
+    """Rename a session, change its client or context (used from the next reply on), pin or
+    archive it."""
     chat = owned_session(session_id)
     try:
-        fields = _session_fields(json_body(request))
+        body = json_body(request)
+        fields = _session_fields(body)
+        flags = {name: _flag(body, name) for name in ("pinned", "archived") if name in body}
     except BadBody as bad:
         return bad.response()
+    if "archived" in flags:
+        organise.set_archived(chat, flags["archived"])
+    if "pinned" in flags:
+        organise.set_pinned(chat, flags["pinned"])
     for name, value in fields.items():
         setattr(chat, name, value or (conversation.DEFAULT_SESSION_NAME if name == "name" else
                                       value))
@@ -227,6 +230,12 @@ def _session_fields(body: dict) -> dict:
     return fields
 
 
+def _flag(body: dict, name: str) -> bool:
+    if not isinstance(body[name], bool):
+        raise BadBody(f"{name} must be true or false.", field=name)
+    return body[name]
+
+
 def _limit(raw: str | None, default: int) -> int:
     if raw is None:
         return default
@@ -241,21 +250,6 @@ def _seq(raw: str | None, name: str) -> int | None:
     if not raw.isdigit() or len(raw) > 18:
         raise BadBody(f"{name} must be a message number (seq).", 400, name)
     return int(raw)
-
-
-def _encode_cursor(chat: ChatSession) -> str:
-    raw = json.dumps([chat.last_activity_at.isoformat(), str(chat.id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not raw:
-        return None
-    try:
-        moment, session_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        return datetime.fromisoformat(moment), uuid.UUID(session_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise BadBody("cursor is not one this API gave.", 400, "cursor") from None
 
 
 def _escape_like(text: str) -> str:
