@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         frontend,
         health,
         session_context,
+        sharing,
         signals,
         stream,
         websocket,
@@ -59,7 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, stream.bp, signals.bp, admin.bp,
-                      account.bp, health.bp):
+                      account.bp, health.bp, sharing.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)
