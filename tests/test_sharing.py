@@ -138,7 +138,7 @@ def test_the_pdf_export_holds_the_text_in_any_language(client, consultant, app):
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     assert "Привет" in text and "Client: Acme Corp" in text and "Budget: 200k EUR" in text
     assert "Chat started 2026-11-20 09:05 UTC" in text
-    assert "Ünïcödé, Ελληνικά, Русский" in text
+    assert "Ünïcödé, Ελληνικά, Русский" in text and "中文" in text and "日本" in text
     assert "Plan" in text and "Move the CRM first" in text and "terraform apply" in text
     assert "Reply failed: Model timed out" in text and "still writing" not in text
     notes = download(client, chat, "pdf", "client_notes")

@@ -1,7 +1,9 @@
 """An exported chat session (services/export.py's document) as a PDF, with fpdf2.
 
-Text is set in DejaVu Sans (static/fonts/, freely licensed), which covers Latin, Greek, Cyrillic,
-Arabic, Hebrew and many symbols; characters it lacks are left out, never an error. Replies are
+Text is set in DejaVu Sans (static/fonts/, freely licensed), which covers Latin, Greek, Cyrillic
+and many symbols, with Droid Sans Fallback (Apache-2.0) for Chinese and Japanese. Characters
+neither has (Korean syllables, most emoji) are left out, never an error; Arabic and Hebrew
+letters are there but set left to right, unshaped. Replies are
 Markdown, rendered through the same sanitizer as the web page (headings, lists, tables, code in
 DejaVu Sans Mono); the user's own messages are plain text.
 """
@@ -22,6 +24,7 @@ from chatapp.services.render import render_markdown
 FONTS = Path(__file__).resolve().parent.parent.parent / "static" / "fonts"
 FACE = "dejavu"
 MONO = "dejavu-mono"
+CJK = "droid-fallback"  # Chinese and Japanese characters, which DejaVu lacks
 FACE_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
               "BI": "DejaVuSans-BoldOblique.ttf"}  # style -> file
 MUTED = (91, 100, 117)
@@ -39,6 +42,8 @@ def render(doc: dict) -> bytes:
     for style, name in FACE_FILES.items():
         pdf.add_font(FACE, style, str(FONTS / name))
     pdf.add_font(MONO, "", str(FONTS / "DejaVuSansMono.ttf"))
+    pdf.add_font(CJK, "", str(FONTS / "DroidSansFallbackFull.ttf"))
+    pdf.set_fallback_fonts([CJK], exact_match=False)
     pdf.add_page()
     _header(pdf, doc)
     for message in doc["messages"]:
