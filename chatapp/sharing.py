@@ -21,6 +21,7 @@ from flask_login import login_required
 
 from chatapp.chats import owned_session
 from chatapp.errors import error_response, is_htmx
+from chatapp.models import ChatSession
 from chatapp.services import export, pdf, ratelimit, shares
 
 bp = Blueprint("sharing", __name__)
@@ -36,8 +37,12 @@ SHARED_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, no
 def download(session_id: uuid.UUID):
     """The chat as a file: ``format`` md, json or pdf; ``kind`` full (default) or client_notes."""
     chat = owned_session(session_id)
-    extension = request.args.get("format", "")
-    kind = request.args.get("kind", "full")
+    return export_response(chat, request.args.get("format", ""), request.args.get("kind", "full"))
+
+
+def export_response(chat: ChatSession, extension: str, kind: str):
+    """The download of `chat` in a format (a key of export.FORMATS) and kind (one of
+    export.KINDS), or a 400 naming the choices (the pages and the API share it)."""
     if extension not in export.FORMATS:
         return error_response(400, "Choose an export format: md, json or pdf.")
     if kind not in export.KINDS:

@@ -13,7 +13,8 @@ from pypdf import PdfReader
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, SharedLink
-from tests.conftest import answered_chat, csrf_from, login
+from tests.conftest import PASSWORD, answered_chat, csrf_from, login
+from tests.test_api import Api
 
 HTMX = {"HX-Request": "true"}
 AT = datetime(2026, 11, 20, 9, 5, tzinfo=UTC)
@@ -302,3 +303,26 @@ def test_htmx_gets_the_panel_in_place(client, consultant, app):
     assert "<!doctype" not in html and 'data-copy="#share-url"' in html
     refused = share(client, chat, "99", headers=HTMX)
     assert refused.status_code == 422 and 'id="share-error"' in refused.get_data(as_text=True)
+
+
+def test_the_api_exports_as_its_document_says(client, make_user, app):
+    cara = make_user("cara@example.com", "Cara Consultant")
+    pair = Api(client).call("POST", "/auth/tokens",
+                            {"email": cara.email, "password": PASSWORD}).get_json()
+    api = Api(client, pair["access_token"])
+    chat = seeded_chat(app, cara.id)
+    path = f"/sessions/{chat.rsplit('/', 1)[1]}/export"
+    full = api.call("GET", path).get_json()  # checked against the Export schema
+    assert full["kind"] == "full" and len(full["messages"]) == 5
+    notes = api.call("GET", path, kind="client_notes").get_json()
+    assert [m["sender"] for m in notes["messages"]] == ["user", "assistant", "assistant"]
+    markdown = api.call("GET", path, format="md", kind="client_notes")
+    assert markdown.get_data(as_text=True).startswith("# Acme — review\n")
+    pdf = api.call("GET", path, format="pdf")
+    assert pdf.data.startswith(b"%PDF-") and "attachment" in pdf.headers["Content-Disposition"]
+    bad = api.call("GET", path, format="docx")
+    assert bad.status_code == 400 and bad.get_json()["error"]["message"].startswith("Choose")
+    assert api.call("GET", path, kind="everything").status_code == 400
+    olga = make_user("olga@example.com")
+    assert api.call("GET", f"/sessions/{seeded_chat(app, olga.id)[7:]}/export").status_code == 404
+    assert Api(app.test_client()).call("GET", path).status_code == 401
