@@ -216,6 +216,21 @@ def test_a_shared_link_shows_a_snapshot_to_anyone_and_nothing_of_the_account(
         assert hidden not in html
 
 
+def test_the_shared_page_escapes_what_it_shows(client, consultant, app):
+    chat = seeded_chat(app, consultant.id, name="<b>Bold</b> plan")
+    with app.app_context():
+        session = db.session.get(ChatSession, uuid.UUID(chat.rsplit("/", 1)[1]))
+        session.client_name = "Acme <img src=x onerror=alert(1)>"
+        session.messages[0].content = "<script>alert('q')</script>"
+        session.messages[1].content = "[click](javascript:alert(1)) <iframe src=x></iframe>"
+        db.session.commit()
+    html = app.test_client().get(shared_url(share(client, chat))).get_data(as_text=True)
+    assert "&lt;b&gt;Bold&lt;/b&gt; plan" in html and "<b>" not in html
+    assert "Acme &lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(&#39;q&#39;)&lt;/script&gt;" in html
+    assert "<script" not in html and "<iframe" not in html and 'href="javascript' not in html
+
+
 def test_revoking_a_link_makes_it_404(client, consultant, app):
     chat = seeded_chat(app, consultant.id)
     url = shared_url(share(client, chat))
