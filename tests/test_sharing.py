@@ -147,6 +147,21 @@ def test_the_pdf_export_holds_the_text_in_any_language(client, consultant, app):
     assert "Client notes" in notes_text and "Administrator Ada" not in notes_text
 
 
+def test_a_reply_too_wide_to_lay_out_goes_into_the_pdf_as_text(client, consultant, app):
+    chat = seeded_chat(app, consultant.id)
+    table = ("|" + "|".join(f"col{i}" for i in range(120)) + "|\n|" + "---|" * 120 + "\n|"
+             + "|".join("W" * 40 for _ in range(120)) + "|")
+    with app.app_context():
+        session = db.session.get(ChatSession, uuid.UUID(chat.rsplit("/", 1)[1]))
+        session.messages[1].content = "Many columns:\n\n" + table
+        db.session.commit()
+    response = download(client, chat, "pdf")
+    assert response.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Many columns:" in text and "|col0|col1|col2|" in text and "How do we start?" in text
+    assert "Reply failed: Model timed out" in text  # the messages after it are there too
+
+
 def test_an_answered_chat_exports_the_real_reply(client, consultant, app, llm, run_worker):
     chat = answered_chat(client, run_worker, "Which risks?")
     text = download(client, chat, "md", "client_notes").get_data(as_text=True)

@@ -13,9 +13,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fpdf import FPDF
-from fpdf.errors import FPDFException
-from fpdf.fonts import FontFace, TextStyle
 from markupsafe import escape
 
 from chatapp.services import export
@@ -28,13 +25,16 @@ CJK = "droid-fallback"  # Chinese and Japanese characters, which DejaVu lacks
 FACE_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
               "BI": "DejaVuSans-BoldOblique.ttf"}  # style -> file
 MUTED = (91, 100, 117)
-CODE_STYLES = {"code": FontFace(family=MONO), "pre": TextStyle(t_margin=4, font_family=MONO)}
 
 log = logging.getLogger(__name__)
 
 
 def render(doc: dict) -> bytes:
     """The document as a PDF file's bytes."""
+    # fpdf2 (with fontTools and Pillow) takes up to a second to import: only PDF exports pay
+    # for it, not the start of every web and worker process.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(doc["session"]["name"])
     pdf.set_creator("chatapp")
@@ -53,7 +53,7 @@ def render(doc: dict) -> bytes:
     return bytes(pdf.output())
 
 
-def _header(pdf: FPDF, doc: dict) -> None:
+def _header(pdf, doc: dict) -> None:
     session = doc["session"]
     _line(pdf, session["name"], size=18, style="B")
     _line(pdf, f"{export.title_of(doc)} exported from chatapp on {export.when(doc['exported_at'])}."
@@ -72,7 +72,10 @@ def _header(pdf: FPDF, doc: dict) -> None:
     pdf.ln(4)
 
 
-def _message(pdf: FPDF, message: dict) -> None:
+def _message(pdf, message: dict) -> None:
+    from fpdf.errors import FPDFException
+    from fpdf.fonts import FontFace, TextStyle
+
     _line(pdf, f"{message['author']} · {export.when(message['created_at'])}", size=10,
           style="B", color=MUTED)
     note = export.status_note(message)
@@ -84,7 +87,8 @@ def _message(pdf: FPDF, message: dict) -> None:
         html = "<p>" + str(escape(message["content"])).replace("\n", "<br>") + "</p>"
     pdf.set_font(FACE, "", 11)
     try:
-        pdf.write_html(html, font_family=FACE, tag_styles=CODE_STYLES)
+        pdf.write_html(html, font_family=FACE, tag_styles={
+            "code": FontFace(family=MONO), "pre": TextStyle(t_margin=4, font_family=MONO)})
     except (FPDFException, ValueError, KeyError, IndexError, TypeError):
         # A construct the HTML renderer cannot lay out: the text itself still goes in.
         log.warning("PDF export: message %s set as plain text", message.get("seq"), exc_info=True)
@@ -93,7 +97,7 @@ def _message(pdf: FPDF, message: dict) -> None:
     pdf.ln(4)
 
 
-def _line(pdf: FPDF, text: str, *, size: int, style: str = "", color=(0, 0, 0)) -> None:
+def _line(pdf, text: str, *, size: int, style: str = "", color=(0, 0, 0)) -> None:
     pdf.set_font(FACE, style, size)
     pdf.set_text_color(*color)
     pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
