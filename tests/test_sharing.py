@@ -12,7 +12,7 @@ from urllib.parse import quote
 from pypdf import PdfReader
 
 from chatapp.extensions import db
-from chatapp.models import ChatMessage, ChatSession, SharedLink
+from chatapp.models import ChatMessage, ChatSession, SharedLink, User
 from tests.conftest import PASSWORD, answered_chat, csrf_from, login
 from tests.test_api import Api
 
@@ -263,11 +263,18 @@ def test_revoking_a_link_makes_it_404(client, consultant, app):
     assert app.test_client().get(other_url).status_code == 200  # only that link ended
 
 
-def test_links_end_when_they_expire_or_their_chat_is_deleted(client, consultant, app):
+def test_links_end_when_they_expire_their_chat_is_deleted_or_its_owner_leaves(client, consultant, app):
     chat = seeded_chat(app, consultant.id)
     urls = [shared_url(share(client, chat, expires)) for expires in ("1", "30", "never")]
     visitor = app.test_client()
     assert [visitor.get(url).status_code for url in urls] == [200, 200, 200]
+    with app.app_context():
+        db.session.get(User, consultant.id).active = False
+        db.session.commit()
+    assert [visitor.get(url).status_code for url in urls] == [404, 404, 404]
+    with app.app_context():
+        db.session.get(User, consultant.id).active = True
+        db.session.commit()
     with app.app_context():
         first = db.session.scalar(db.select(SharedLink).order_by(SharedLink.id))
         first.expires_at = datetime.now(UTC) - timedelta(seconds=1)

@@ -4,7 +4,7 @@ A link's token is 43 random URL-safe characters (256 bits: guessing one is hopel
 shared page is rate-limited besides); only its SHA-256 is stored, as for API tokens. The
 snapshot is the session's client notes (services/export.py) taken when the link is made, so
 messages written later never show through it. A link stops working when it is revoked, when it
-expires, or when its session is deleted.
+expires, when its session is deleted, or while its owner's account is deactivated.
 """
 
 from __future__ import annotations
@@ -37,11 +37,14 @@ def create(chat: ChatSession, expires: str) -> tuple[SharedLink, str]:
 
 
 def opened(plaintext: str) -> SharedLink | None:
-    """The live link with this token, or None (unknown, revoked, expired, session deleted)."""
+    """The live link with this token, or None (unknown, revoked, expired, its session deleted or
+    its owner's account deactivated)."""
     if not _TOKEN.match(plaintext):
         return None
     link = db.session.scalar(db.select(SharedLink).filter_by(token_hash=fingerprint(plaintext)))
-    if link is None or not is_live(link) or link.session.deleted_at is not None:
+    if link is None or not is_live(link):
+        return None
+    if link.session.deleted_at is not None or not link.session.owner.active:
         return None
     return link
 
