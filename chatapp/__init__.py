@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         health,
         organise,
         session_context,
+        sharing,
         signals,
         stream,
         websocket,
@@ -60,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
-                      admin.bp, account.bp, health.bp):
+                      admin.bp, account.bp, health.bp, sharing.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)

@@ -58,6 +58,7 @@ DEFAULTS = {
     # Rate limits (requests per minute; over them: 429 with Retry-After)
     "RATE_LIMIT_SIGN_IN": 10,  # sign-in attempts per address and email (pages and API)
     "RATE_LIMIT_API": 600,  # API calls per user
+    "RATE_LIMIT_SHARED_LINKS": 60,  # shared pages opened per address (token guessing)
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

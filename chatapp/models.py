@@ -156,7 +156,7 @@ class ChatMessage(db.Model):
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "latency_ms": self.latency_ms,
-            "created_at": _iso(self.created_at),
+            "created_at": iso(self.created_at),
             "version": self.shown_version + 1,
             "versions": len((self.meta or {}).get("versions") or [None]),
         }
@@ -186,7 +186,8 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """A datetime read from SQL as ISO 8601 in UTC (None stays None)."""
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
 
@@ -228,3 +229,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class SharedLink(db.Model):
+    """A read-only link to a snapshot of a chat session, taken when the link was made: later
+    messages never show through it. Only a SHA-256 hash of its token is stored (the owner sees
+    the link once); revoking it, its expiry, or deleting the session ends it."""
+
+    __tablename__ = "shared_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # shown in lists, to tell links apart
+    snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    session: Mapped[ChatSession] = relationship()

@@ -66,19 +66,25 @@ def custom_as_text(context: dict) -> str:
     return "\n".join(f"{name}: {value}" for name, value in (context.get("custom") or {}).items())
 
 
-def prompt_section(client_name: str | None, context: dict | None) -> str | None:
-    """The context as a paragraph of the system prompt, or None when the card is empty."""
-    lines = [f"- Client: {client_name}"] if client_name else []
+def card_lines(client_name: str | None, context: dict | None) -> list[tuple[str, str]]:
+    """The card as (label, value) pairs, in order, empty fields left out (prompt and exports)."""
+    lines = [("Client", client_name)] if client_name else []
     for key, value in (context or {}).items():
         if key == "custom" and isinstance(value, dict):
-            lines += [f"- {name}: {text}" for name, text in value.items()]
+            lines += [(str(name), str(text)) for name, text in value.items()]
         elif value not in (None, "", [], {}):
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-            lines.append(f"- {LABELS.get(key, key.replace('_', ' ').capitalize())}: {shown}")
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            lines.append((LABELS.get(key, key.replace("_", " ").capitalize()), shown))
+    return lines
+
+
+def prompt_section(client_name: str | None, context: dict | None) -> str | None:
+    """The context as a paragraph of the system prompt, or None when the card is empty."""
+    lines = card_lines(client_name, context)
     if not lines:
         return None
     return ("Context of this meeting, given by the consultant (use it; do not repeat it back):\n"
-            + "\n".join(lines))
+            + "\n".join(f"- {label}: {value}" for label, value in lines))
 
 
 def _text(raw: str | None, label: str, limit: int) -> str | None:

@@ -27,7 +27,8 @@ class TokenRefused(Exception):
     """A refresh that cannot be honoured (unknown, expired, revoked or already used)."""
 
 
-def _hash(plaintext: str) -> str:
+def fingerprint(plaintext: str) -> str:
+    """The SHA-256 of a token (hex), which is all that is stored of it."""
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
@@ -35,7 +36,7 @@ def issue(user: User, kind: str, name: str, lifetime: timedelta | None) -> tuple
     """Make a token (added to the SQL session, not committed); returns it and its plaintext,
     which exists nowhere else."""
     plaintext = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, kind=kind, name=name, token_hash=_hash(plaintext),
+    token = ApiToken(user_id=user.id, kind=kind, name=name, token_hash=fingerprint(plaintext),
                      prefix=plaintext[:12], expires_at=utcnow() + lifetime if lifetime else None)
     db.session.add(token)
     return token, plaintext
@@ -53,7 +54,7 @@ def issue_personal(user: User, name: str, expires: str) -> str:
 def _live(plaintext: str, kinds: tuple[str, ...]) -> ApiToken | None:
     if not plaintext.startswith(PREFIX) or len(plaintext) > 100:
         return None
-    token = db.session.scalar(db.select(ApiToken).filter_by(token_hash=_hash(plaintext)))
+    token = db.session.scalar(db.select(ApiToken).filter_by(token_hash=fingerprint(plaintext)))
     if token is None or token.kind not in kinds or token.revoked_at is not None:
         return None
     if token.expires_at is not None and as_utc(token.expires_at) <= utcnow():
@@ -86,7 +87,7 @@ def refresh(plaintext: str) -> dict:
     """Trade a refresh token for a new pair; the old refresh token is used up."""
     token = _live(plaintext, ("refresh",))
     if token is None:
-        used = db.session.scalar(db.select(ApiToken).filter_by(token_hash=_hash(plaintext),
+        used = db.session.scalar(db.select(ApiToken).filter_by(token_hash=fingerprint(plaintext),
                                                                kind="refresh"))
         if used is not None and used.revoked_at is not None:
             revoke_all(used.user, kinds=("access", "refresh"))  # replayed: end that sign-in
