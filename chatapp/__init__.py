@@ -30,8 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from chatapp.services import search
+
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     include_object=search.include_object)
     csrf.init_app(app)
     login_manager.init_app(app)
 
