@@ -30,11 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from chatapp.services import search
+    from chatapp.services.search import include_object
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
-                     include_object=search.include_object)
+                     include_object=include_object)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         frontend,
         health,
+        search,
         session_context,
         signals,
         stream,
@@ -62,7 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, stream.bp, signals.bp, admin.bp,
-                      account.bp, health.bp):
+                      account.bp, health.bp, search.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)

@@ -41,8 +41,11 @@ def utcnow() -> datetime:
 # the searches repeat word for word so the planner uses them. The 'simple' configuration lowercases
 # words and nothing more: client notes and conversations are in any language, and a language's
 # stemming and stop words would mangle the others (and names). SQLite has FTS5 tables instead
-# (migration 0007), so the indexes are made on PostgreSQL only.
-MESSAGE_SEARCH_VECTOR = "to_tsvector('simple'::regconfig, content)"
+# (migration 0007), so the indexes are made on PostgreSQL only. PostgreSQL's parser takes
+# "<word ...>" for an HTML tag and skips it: a space after each "<" keeps such text (code, markup
+# the consultants discuss) searchable and in the snippets.
+MESSAGE_SEARCH_TEXT = "replace(content, '<'::text, '< '::text)"
+MESSAGE_SEARCH_VECTOR = f"to_tsvector('simple'::regconfig, {MESSAGE_SEARCH_TEXT})"
 SESSION_SEARCH_VECTOR = ("to_tsvector('simple'::regconfig, "
                          "(name::text || ' '::text) || COALESCE(client_name, ''::character varying)::text)")
 

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 
 from chatapp.extensions import db
 from chatapp.models import (
+    MESSAGE_SEARCH_TEXT,
     MESSAGE_SEARCH_VECTOR,
     REPLY_IN_PROGRESS,
     SESSION_SEARCH_VECTOR,
@@ -251,7 +252,8 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
     messages = (
         sa.select(*_columns(sa.func.ts_rank(message_vector, tsquery), ChatMessage.created_at,
                             ChatSession.name, ChatSession.client_name,
-                            sa.func.ts_headline(_CONFIG, ChatMessage.content, tsquery, options),
+                            sa.func.ts_headline(_CONFIG, sa.literal_column(MESSAGE_SEARCH_TEXT),
+                                                    tsquery, options),
                             ChatMessage.id))
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
         .where(message_vector.op("@@")(tsquery),

@@ -13,7 +13,7 @@ depends_on = None
 
 # The expressions of chatapp.models.MESSAGE_SEARCH_VECTOR and SESSION_SEARCH_VECTOR, as they were
 # when this revision was written.
-MESSAGE_VECTOR = "to_tsvector('simple'::regconfig, content)"
+MESSAGE_VECTOR = "to_tsvector('simple'::regconfig, replace(content, '<'::text, '< '::text))"
 SESSION_VECTOR = ("to_tsvector('simple'::regconfig, "
                   "(name::text || ' '::text) || COALESCE(client_name, ''::character varying)::text)")
 
