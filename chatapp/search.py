@@ -41,6 +41,14 @@ def find_in_session(session_id: uuid.UUID):
                            results=results), 422 if error else 200
 
 
+@bp.after_request
+def vary_with_htmx(response):
+    """A page and its results alone share a URL (pushed to the history): caches must keep them
+    apart, or going back shows the bare results."""
+    response.vary.add("HX-Request")
+    return response
+
+
 def _run(blank: search.Query, session_id: uuid.UUID | None):
     """The query asked for, an error message for the user (or None) and the results (None when
     nothing was searched)."""

@@ -29,9 +29,7 @@
   // Follow the conversation while the reader is at the bottom; leave them alone when they scroll up.
   let follow = true;
   window.addEventListener("scroll", () => { follow = nearBottom(); }, { passive: true });
-  document.addEventListener("htmx:after:swap", (e) => {
-    if (follow && !e.target.closest?.(".chat-search")) scrollToEnd();
-  });
+  document.addEventListener("htmx:after:swap", () => { if (follow) scrollToEnd(); });
 
   // Enter sends, Shift+Enter adds a line (on phones the on-screen Enter adds a line as usual).
   document.addEventListener("keydown", (e) => {
@@ -48,14 +46,7 @@
     if (input && document.activeElement === document.body) input.focus();
   });
 
-  // A link to one message (a search hit: #msg-<id>) shows that message, not the newest.
   document.addEventListener("DOMContentLoaded", () => {
-    const hit = location.hash.startsWith("#msg-") && document.getElementById(location.hash.slice(1));
-    if (hit) {
-      follow = false;
-      hit.scrollIntoView({ block: "center" });
-    } else if (document.getElementById("messages")) {
-      scrollToEnd();
-    }
+    if (document.getElementById("messages")) scrollToEnd();
   });
 })();
