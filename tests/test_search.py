@@ -138,9 +138,10 @@ def test_snippets_and_names_are_escaped(site):
     assert status == 200
     assert "<script>alert" not in html and "<img src=x" not in html
     snippet = re.search(r'<span class="snippet">(.*?)</span>', html, re.S).group(1)
-    assert "<mark>Kubernetes</mark> &amp; &lt;" in snippet and "script&gt;alert(" in snippet
+    assert "<mark>Kubernetes</mark> &amp; &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; in" in snippet
     assert "&lt;img src=x onerror=alert(1)&gt; Acme" in html
-    assert "&lt;" in site.search(q="script")[1]  # the text inside markup is found too
+    # the text inside markup is found too (PostgreSQL's parser would skip it as an HTML tag)
+    assert "&lt;<mark>script</mark>&gt;" in site.search(q="script")[1]
 
 
 def test_only_the_users_own_finished_messages_of_chats_not_deleted_are_found(site):

@@ -252,8 +252,9 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
     messages = (
         sa.select(*_columns(sa.func.ts_rank(message_vector, tsquery), ChatMessage.created_at,
                             ChatSession.name, ChatSession.client_name,
-                            sa.func.ts_headline(_CONFIG, sa.literal_column(MESSAGE_SEARCH_TEXT),
-                                                    tsquery, options),
+                            _unspaced(sa.func.ts_headline(
+                                _CONFIG, sa.literal_column(MESSAGE_SEARCH_TEXT), tsquery,
+                                options)),
                             ChatMessage.id))
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
         .where(message_vector.op("@@")(tsquery),
@@ -270,6 +271,12 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
                                 sa.null(), sa.cast(sa.null(), ChatMessage.id.type)))
             .where(session_vector.op("@@")(tsquery), *scope(ChatSession.last_activity_at)))
     return _finish(branches, in_order, limit, offset)
+
+
+def _unspaced(snippet):
+    """The snippet of MESSAGE_SEARCH_TEXT as the message has it: without the space put after
+    each "<" (there is exactly one after each)."""
+    return sa.func.replace(snippet, "< ", "<")
 
 
 def _sqlite(text, terms, prefix, scope, with_sessions, *, in_order, limit, offset):
