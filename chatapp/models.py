@@ -44,10 +44,11 @@ def utcnow() -> datetime:
 # (migration 0007), so the indexes are made on PostgreSQL only. PostgreSQL's parser takes
 # "<word ...>" for an HTML tag and skips it: a space after each "<" keeps such text (code, markup
 # the consultants discuss) searchable and in the snippets.
-MESSAGE_SEARCH_TEXT = "replace(content, '<'::text, '< '::text)"
-MESSAGE_SEARCH_VECTOR = f"to_tsvector('simple'::regconfig, {MESSAGE_SEARCH_TEXT})"
+MESSAGE_SEARCH_VECTOR = ("to_tsvector('simple'::regconfig, "
+                         "replace(content, '<'::text, '< '::text))")
 SESSION_SEARCH_VECTOR = ("to_tsvector('simple'::regconfig, "
-                         "(name::text || ' '::text) || COALESCE(client_name, ''::character varying)::text)")
+                         "replace((name::text || ' '::text) || "
+                         "COALESCE(client_name, ''::character varying)::text, '<'::text, '< '::text))")
 
 
 def _search_index(name: str, vector: str) -> sa.Index:

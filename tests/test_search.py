@@ -18,6 +18,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from tests.conftest import PASSWORD, login, new_chat
+from tests.test_api import Api, api  # noqa: F401  (the API fixture)
 
 HTMX = {"HX-Request": "true"}
 
@@ -326,3 +327,31 @@ def test_sqlite_migration_indexes_the_messages_already_there(app_config, tmp_pat
     assert "<mark>Initech</mark>" in client.get("/search?q=initech").get_data(as_text=True)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_api_searches_as_the_page_does(api, app):  # noqa: F811
+    chat = api.call("POST", "/sessions", {"name": "Acme <kickoff>", "client_name": "Acme"})
+    session_id = chat.get_json()["id"]
+    with app.app_context():
+        rows = [ChatMessage(session_id=uuid.UUID(session_id), seq=i, sender="user", author="Cara",
+                            content=f"roadmap <b>step</b> {i}") for i in range(1, 24)]
+        db.session.add_all(rows)
+        db.session.commit()
+    first = api.call("GET", "/search", q="roadm").get_json()
+    assert len(first["items"]) == 20 and first["next_page"] == 2
+    hit = first["items"][0]
+    assert hit["session_id"] == session_id and hit["session_name"] == "Acme <kickoff>"
+    assert hit["client_name"] == "Acme" and hit["status"] == "active"
+    assert hit["message_id"] == rows[-1].id  # equally relevant: the newest first
+    assert hit["snippet"] == "<mark>roadmap</mark> &lt;b&gt;step&lt;/b&gt; 23"
+    rest = api.call("GET", "/search", q="roadm", page=2).get_json()
+    assert len(rest["items"]) == 3 and rest["next_page"] is None
+    named = api.call("GET", "/search", q="kickoff").get_json()["items"]
+    assert [(h["message_id"], h["snippet"]) for h in named] == [
+        (None, "Acme &lt;<mark>kickoff</mark>&gt;")]
+    for bad in ({}, {"q": " "}, {"q": "x" * 201}, {"q": "a", "from": "2026-02-30"},
+                {"q": "a", "from": "2026-05-02", "to": "2026-05-01"}, {"q": "a", "page": "0"},
+                {"q": "a", "status": "deleted"}):
+        error = api.call("GET", "/search", **bad)
+        assert error.status_code == 400 and error.get_json()["error"]["message"]
+    assert Api(api.client).call("GET", "/search", q="roadmap").status_code == 401

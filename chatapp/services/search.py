@@ -21,7 +21,6 @@ from markupsafe import Markup, escape
 
 from chatapp.extensions import db
 from chatapp.models import (
-    MESSAGE_SEARCH_TEXT,
     MESSAGE_SEARCH_VECTOR,
     REPLY_IN_PROGRESS,
     SESSION_SEARCH_VECTOR,
@@ -245,16 +244,14 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
             sa.func.to_tsquery(_CONFIG, f"'{prefix}':*"))
     else:
         tsquery = sa.func.websearch_to_tsquery(_CONFIG, text)
-    options = f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=12, ' \
-              'MaxFragments=2, FragmentDelimiter=" … "'
+    # one passage (fragments drop short words at their ends, and with them text of short messages)
+    options = f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=15'
     whole = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
     message_vector = sa.literal_column(MESSAGE_SEARCH_VECTOR)
     messages = (
         sa.select(*_columns(sa.func.ts_rank(message_vector, tsquery), ChatMessage.created_at,
                             ChatSession.name, ChatSession.client_name,
-                            _unspaced(sa.func.ts_headline(
-                                _CONFIG, sa.literal_column(MESSAGE_SEARCH_TEXT), tsquery,
-                                options)),
+                            _headline(ChatMessage.content, tsquery, options),
                             ChatMessage.id))
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
         .where(message_vector.op("@@")(tsquery),
@@ -265,18 +262,18 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
         branches.append(
             sa.select(*_columns(sa.func.ts_rank(session_vector, tsquery),
                                 ChatSession.last_activity_at,
-                                sa.func.ts_headline(_CONFIG, ChatSession.name, tsquery, whole),
-                                sa.func.ts_headline(_CONFIG, ChatSession.client_name, tsquery,
-                                                    whole),
+                                _headline(ChatSession.name, tsquery, whole),
+                                _headline(ChatSession.client_name, tsquery, whole),
                                 sa.null(), sa.cast(sa.null(), ChatMessage.id.type)))
             .where(session_vector.op("@@")(tsquery), *scope(ChatSession.last_activity_at)))
     return _finish(branches, in_order, limit, offset)
 
 
-def _unspaced(snippet):
-    """The snippet of MESSAGE_SEARCH_TEXT as the message has it: without the space put after
-    each "<" (there is exactly one after each)."""
-    return sa.func.replace(snippet, "< ", "<")
+def _headline(text, tsquery, options: str):
+    """ts_headline of the text as the index reads it (a space after each "<", see models.py),
+    then without those spaces again (there is exactly one after each "<")."""
+    spaced = sa.func.replace(text, "<", "< ")
+    return sa.func.replace(sa.func.ts_headline(_CONFIG, spaced, tsquery, options), "< ", "<")
 
 
 def _sqlite(text, terms, prefix, scope, with_sessions, *, in_order, limit, offset):

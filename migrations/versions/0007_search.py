@@ -14,8 +14,8 @@ depends_on = None
 # The expressions of chatapp.models.MESSAGE_SEARCH_VECTOR and SESSION_SEARCH_VECTOR, as they were
 # when this revision was written.
 MESSAGE_VECTOR = "to_tsvector('simple'::regconfig, replace(content, '<'::text, '< '::text))"
-SESSION_VECTOR = ("to_tsvector('simple'::regconfig, "
-                  "(name::text || ' '::text) || COALESCE(client_name, ''::character varying)::text)")
+SESSION_VECTOR = ("to_tsvector('simple'::regconfig, replace((name::text || ' '::text) || "
+                  "COALESCE(client_name, ''::character varying)::text, '<'::text, '< '::text))")
 
 # SQLite: messages are indexed by an external-content FTS5 table (the text stays in chat_messages
 # only; rowid = the message id), sessions' names by a small FTS5 table of their own (the sessions'
