@@ -196,6 +196,7 @@ def test_each_filter_narrows_the_hits(site):
     assert found(to="2026-03-19") == {in_acme}
     assert found(client="Globex", status="ended", to="2026-03-31") == {in_globex}
     assert found(client="Nobody") == set()
+    assert found(**{"from": "0001-01-01", "to": "9999-12-31"}) == found()
     page = site.search()[1]
     assert '<option >Acme</option>' in page.replace("selected", "") and "Globex</option>" in page
 

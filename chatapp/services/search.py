@@ -188,7 +188,7 @@ def _terms(text: str) -> list[tuple[str, bool]]:
 
 
 def _prefix(text: str) -> str | None:
-    """The last word, when the user may still be typing it (outside quotes, no space after)."""
+    """The last word, which the user may still be typing (unless it ends a "phrase")."""
     match = _LAST_WORD.search(text)
     return match.group(1) if match and text.count('"') % 2 == 0 else None
 
@@ -213,7 +213,7 @@ def _scope(user_id: int, query: Query, session_id: uuid.UUID | None):
             where += [ChatSession.status == query.status, ChatSession.archived_at.is_(None)]
         if query.date_from:
             where.append(at >= moment(query.date_from))
-        if query.date_to:
+        if query.date_to and query.date_to < date.max:
             where.append(at < moment(query.date_to + timedelta(days=1)))
         return where
 
