@@ -92,3 +92,14 @@ def test_searching_inside_a_chat_jumps_to_the_message(cara_on_a_phone, app):
     result.locator("a").tap()
     page.wait_for_url(re.compile(rf"\?around={hit}#msg-{hit}$"))
     shows_the_message(page, hit)
+
+
+def test_more_results_adds_the_next_page_below(cara_on_a_phone, app):
+    page = cara_on_a_phone
+    long_chat(app, "Filler talk", "Acme", "the hit")  # the chat's name and 39 fillers match
+    page.goto("/search?q=filler")
+    expect(page.locator(".hit")).to_have_count(20)
+    page.get_by_role("link", name="More results").tap()
+    expect(page.locator(".hit")).to_have_count(40)
+    expect(page.get_by_role("link", name="More results")).to_have_count(0)
+    assert page.url.endswith("/search?q=filler")  # the page stays where it was
