@@ -220,53 +220,70 @@ def _scope(user_id: int, query: Query, session_id: uuid.UUID | None):
     return conditions
 
 
-def _columns(rank, at, name, client, snippet, message_id):
+def _ranked(rank, at, message_id, *more):
+    """The columns of one kind of hit: session, message (or NULL), rank, date, and `more`."""
     return [ChatSession.id.label("session_id"), message_id.label("message_id"),
-            rank.label("rank"), at.label("at"), name.label("name"), client.label("client"),
-            snippet.label("snippet"), ChatSession.status.label("status"),
-            ChatSession.archived_at.label("archived_at")]
+            rank.label("rank"), at.label("at"), *more]
 
 
-def _finish(branches, in_order: bool, limit: int, offset: int):
+def _no_message():
+    return sa.cast(sa.null(), ChatMessage.id.type)
+
+
+def _page(branches, in_order: bool, limit: int, offset: int):
+    """The hits of all branches, ordered and cut to one page (a subquery)."""
     union = sa.union_all(*branches).subquery()
-    order = ([union.c.at, union.c.message_id] if in_order else
-             [union.c.rank.desc(), union.c.at.desc(), union.c.message_id.desc().nulls_last()])
-    statement = sa.select(union).order_by(*order).limit(limit).offset(offset)
-    return db.session.execute(statement).all()
+    return (sa.select(union).order_by(*_order(union, in_order)).limit(limit).offset(offset)
+            .subquery("page"))
+
+
+def _order(rows, in_order: bool) -> list:
+    if in_order:
+        return [rows.c.at, rows.c.message_id]
+    return [rows.c.rank.desc(), rows.c.at.desc(), rows.c.message_id.desc().nulls_last()]
 
 
 def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, offset):
     """PostgreSQL: websearch_to_tsquery reads words, "phrases" and -words without ever failing;
-    the last word is added as a prefix lexeme (letters and digits only, quoted)."""
+    the last word is added as a prefix lexeme (letters and digits only, quoted). Snippets are
+    made for the page's hits only (ts_headline reads the whole text)."""
     if prefix:
         head = text[:len(text) - len(prefix)]
         tsquery = sa.func.websearch_to_tsquery(_CONFIG, head).op("&&")(
             sa.func.to_tsquery(_CONFIG, f"'{prefix}':*"))
     else:
         tsquery = sa.func.websearch_to_tsquery(_CONFIG, text)
-    # one passage (fragments drop short words at their ends, and with them text of short messages)
-    options = f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=15'
-    whole = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
     message_vector = sa.literal_column(MESSAGE_SEARCH_VECTOR)
-    messages = (
-        sa.select(*_columns(sa.func.ts_rank(message_vector, tsquery), ChatMessage.created_at,
-                            ChatSession.name, ChatSession.client_name,
-                            _headline(ChatMessage.content, tsquery, options),
-                            ChatMessage.id))
+    branches = [
+        sa.select(*_ranked(sa.func.ts_rank(message_vector, tsquery), ChatMessage.created_at,
+                           ChatMessage.id))
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
         .where(message_vector.op("@@")(tsquery),
-               ChatMessage.status.not_in(REPLY_IN_PROGRESS), *scope(ChatMessage.created_at)))
-    branches = [messages]
+               ChatMessage.status.not_in(REPLY_IN_PROGRESS), *scope(ChatMessage.created_at))]
     if with_sessions:
         session_vector = sa.literal_column(SESSION_SEARCH_VECTOR)
         branches.append(
-            sa.select(*_columns(sa.func.ts_rank(session_vector, tsquery),
-                                ChatSession.last_activity_at,
-                                _headline(ChatSession.name, tsquery, whole),
-                                _headline(ChatSession.client_name, tsquery, whole),
-                                sa.null(), sa.cast(sa.null(), ChatMessage.id.type)))
+            sa.select(*_ranked(sa.func.ts_rank(session_vector, tsquery),
+                               ChatSession.last_activity_at, _no_message()))
             .where(session_vector.op("@@")(tsquery), *scope(ChatSession.last_activity_at)))
-    return _finish(branches, in_order, limit, offset)
+    page = _page(branches, in_order, limit, offset)
+    # one passage (fragments drop short words at their ends, and with them text of short messages)
+    passage = f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=15'
+    whole = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
+    session_hit = page.c.message_id.is_(None)
+    statement = (
+        sa.select(page.c.session_id, page.c.message_id, page.c.at,
+                  sa.case((session_hit, _headline(ChatSession.name, tsquery, whole)),
+                          else_=ChatSession.name).label("name"),
+                  sa.case((session_hit, _headline(ChatSession.client_name, tsquery, whole)),
+                          else_=ChatSession.client_name).label("client"),
+                  _headline(ChatMessage.content, tsquery, passage).label("snippet"),
+                  ChatSession.status, ChatSession.archived_at)
+        .select_from(page)
+        .join(ChatSession, ChatSession.id == page.c.session_id)
+        .outerjoin(ChatMessage, ChatMessage.id == page.c.message_id)
+        .order_by(*_order(page, in_order)))
+    return db.session.execute(statement).all()
 
 
 def _headline(text, tsquery, options: str):
@@ -282,11 +299,12 @@ def _sqlite(text, terms, prefix, scope, with_sessions, *, in_order, limit, offse
     messages_fts = sa.table("chat_messages_fts", sa.column("rowid"))
     sessions_fts = sa.table("chat_sessions_fts", sa.column("session_id"))
     messages = (
-        sa.select(*_columns(
+        sa.select(*_ranked(
             -sa.func.bm25(sa.literal_column("chat_messages_fts")), ChatMessage.created_at,
-            ChatSession.name, ChatSession.client_name,
-            sa.func.snippet(sa.literal_column("chat_messages_fts"), 0, START, STOP, "…", 24),
-            ChatMessage.id))
+            ChatMessage.id, ChatSession.name.label("name"),
+            ChatSession.client_name.label("client"),
+            sa.func.snippet(sa.literal_column("chat_messages_fts"), 0, START, STOP, "…", 24)
+            .label("snippet"), ChatSession.status, ChatSession.archived_at))
         .select_from(messages_fts)
         .join(ChatMessage, ChatMessage.id == messages_fts.c.rowid)
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
@@ -296,14 +314,16 @@ def _sqlite(text, terms, prefix, scope, with_sessions, *, in_order, limit, offse
     if with_sessions:
         fts = sa.literal_column("chat_sessions_fts")
         branches.append(
-            sa.select(*_columns(-sa.func.bm25(fts), ChatSession.last_activity_at,
-                                sa.func.highlight(fts, 1, START, STOP),
-                                sa.func.highlight(fts, 2, START, STOP),
-                                sa.null(), sa.cast(sa.null(), ChatMessage.id.type)))
+            sa.select(*_ranked(-sa.func.bm25(fts), ChatSession.last_activity_at, _no_message(),
+                               sa.func.highlight(fts, 1, START, STOP).label("name"),
+                               sa.func.highlight(fts, 2, START, STOP).label("client"),
+                               sa.null().label("snippet"), ChatSession.status,
+                               ChatSession.archived_at))
             .select_from(sessions_fts)
             .join(ChatSession, ChatSession.id == sessions_fts.c.session_id)  # both as stored
             .where(fts.op("MATCH")(match), *scope(ChatSession.last_activity_at)))
-    return _finish(branches, in_order, limit, offset)
+    page = _page(branches, in_order, limit, offset)
+    return db.session.execute(sa.select(page).order_by(*_order(page, in_order))).all()
 
 
 def _fts5_query(terms: list[tuple[str, bool]], prefix: str | None) -> str:
