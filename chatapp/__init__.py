@@ -30,8 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from chatapp.services.search import include_object
+
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     include_object=include_object)
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -50,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         frontend,
         health,
         organise,
+        search,
         session_context,
         sharing,
         signals,
@@ -61,7 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
-                      admin.bp, account.bp, health.bp, sharing.bp):
+                      admin.bp, account.bp, health.bp, sharing.bp, search.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)

@@ -36,6 +36,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Full-text search (services/search.py) on PostgreSQL: GIN indexes over these expressions (written
+# as PostgreSQL prints them, so alembic's comparison sees no change), which
+# the searches repeat word for word so the planner uses them. The 'simple' configuration lowercases
+# words and nothing more: client notes and conversations are in any language, and a language's
+# stemming and stop words would mangle the others (and names). SQLite has FTS5 tables instead
+# (migration 0007), so the indexes are made on PostgreSQL only. PostgreSQL's parser takes
+# "<word ...>" for an HTML tag and skips it: a space after each "<" keeps such text (code, markup
+# the consultants discuss) searchable and in the snippets.
+MESSAGE_SEARCH_VECTOR = ("to_tsvector('simple'::regconfig, "
+                         "replace(content, '<'::text, '< '::text))")
+SESSION_SEARCH_VECTOR = ("to_tsvector('simple'::regconfig, "
+                         "replace((name::text || ' '::text) || "
+                         "COALESCE(client_name, ''::character varying)::text, '<'::text, '< '::text))")
+
+
+def _search_index(name: str, vector: str) -> sa.Index:
+    return sa.Index(name, sa.text(vector), postgresql_using="gin").ddl_if(dialect="postgresql")
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     quoted = ", ".join(f"'{v}'" for v in values)
     return f"{column} IN ({quoted})"
@@ -77,6 +96,7 @@ class ChatSession(db.Model):
     __table_args__ = (
         sa.CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
         sa.Index("ix_chat_sessions_owner_activity", "owner_id", "last_activity_at"),
+        _search_index("ix_chat_sessions_search", SESSION_SEARCH_VECTOR),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
@@ -120,6 +140,7 @@ class ChatMessage(db.Model):
         sa.UniqueConstraint("session_id", "client_id"),
         sa.CheckConstraint(_in("sender", SENDERS), name="sender"),
         sa.CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+        _search_index("ix_chat_messages_search", MESSAGE_SEARCH_VECTOR),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

@@ -14,11 +14,15 @@ from chatapp.extensions import db
 
 
 def schema_drift(app) -> list:
-    """Differences between the upgraded database and the models (empty when they agree)."""
+    """Differences between the upgraded database and the models (empty when they agree), seen
+    as `flask db migrate` sees them (the SQLite search tables are no models)."""
     with app.app_context():
         upgrade()
+        include_object = app.extensions["migrate"].configure_args["include_object"]
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            context = MigrationContext.configure(connection,
+                                                 opts={"include_object": include_object})
+            diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     return diff
 

@@ -42,6 +42,6 @@ def openapi():
 
 def init_app(app: Flask) -> None:
     """Register the API's endpoints."""
-    from chatapp.api import auth, exports, sessions  # noqa: F401  (they add their routes to bp)
+    from chatapp.api import auth, exports, search, sessions  # noqa: F401  (they add their routes to bp)
 
     app.register_blueprint(bp)
