@@ -124,7 +124,7 @@ def create_session():
                        named_by_owner=bool(name), client_name=client_name or None, context={},
                        model=model)
     db.session.add(chat)
-    db.session.commit()
+    lifecycle.open_session(chat)
     return redirect(url_for("chats.show", session_id=chat.id), code=303)
 
 

@@ -3,6 +3,7 @@ reopened, deleted after retention, purged after the undo window; run by a real w
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -39,6 +40,9 @@ def upkeep(app, now=None) -> lifecycle.Upkeep:
 
 def test_opening_a_chat_makes_it_the_only_active_one(client, consultant, app):
     first, second = new_chat(client, name="First"), new_chat(client, name="Second")
+    assert states(app) == {"First": "idle", "Second": "active"}  # the newest is in use
+    assert re.findall(r'class="badge active">Active</span> (\w+)', client.get("/chats").text) == [
+        "Second"]
     client.get(first)
     assert states(app) == {"First": "active", "Second": "idle"}
     client.get(second)

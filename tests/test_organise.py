@@ -23,7 +23,7 @@ HTMX = {"HX-Request": "true"}
 def names_listed(client, path: str = "/chats") -> list[str]:
     """The chat names of a list page, top to bottom."""
     html = client.get(path).get_data(as_text=True)
-    return re.findall(r'<span class="name">(?:<span class="badge">Pinned</span> )?([^<]+)</span>',
+    return re.findall(r'<span class="name">(?:<span class="badge[^"]*">\w+</span> )*([^<]+)</span>',
                       html)
 
 

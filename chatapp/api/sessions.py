@@ -23,7 +23,7 @@ from chatapp.models import (
     ChatSession,
     as_utc,
 )
-from chatapp.services import alternatives, conversation, organise, session_list
+from chatapp.services import alternatives, conversation, lifecycle, organise, session_list
 from chatapp.services.llm import choose_model, configured_models
 
 MAX_LIMIT = 100
@@ -66,7 +66,7 @@ def create_session():
     for name, value in fields.items():
         setattr(chat, name, value)
     db.session.add(chat)
-    db.session.commit()
+    lifecycle.open_session(chat)
     return session_view(chat), 201, {"Location": url_for("api.get_session", session_id=chat.id)}
 
 

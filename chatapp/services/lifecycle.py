@@ -35,6 +35,7 @@ def active_values(now: datetime) -> dict:
 def idle_others(chat: ChatSession) -> None:
     """The owner's other active session goes idle (the caller commits). Sending runs it after
     its own commit: a transaction holding one session's row lock never waits for another's."""
+    db.session.flush()  # a new session gets its id
     db.session.execute(
         db.update(ChatSession)
         .where(ChatSession.owner_id == chat.owner_id, ChatSession.id != chat.id,

@@ -12,11 +12,11 @@ from chatapp.models import ChatSession, User
 
 
 def chats_for(app, email: str, names: list[str]) -> None:
-    """Chats of the user `email`, the first name the most recently active."""
+    """Idle chats of the user `email`, the first name the most recently active."""
     with app.app_context():
         owner = db.session.scalar(db.select(User).filter_by(email=email))
         now = datetime.now(UTC)
-        db.session.add_all(ChatSession(owner_id=owner.id, name=name, context={},
+        db.session.add_all(ChatSession(owner_id=owner.id, name=name, context={}, status="idle",
                                        last_activity_at=now - timedelta(minutes=minutes))
                            for minutes, name in enumerate(names))
         db.session.commit()
@@ -85,7 +85,7 @@ def test_archive_and_pin_from_the_chat_header(cara_on_a_phone, app):
     expect(header).to_contain_text("Archived")
     expect(header.get_by_role("button", name="Unarchive")).to_be_visible()
     page.goto("/chats?view=archived")
-    expect(page.locator("#session-list > li .name")).to_have_text(["Beta"])
+    expect(page.locator("#session-list > li .name")).to_have_text(["Active Beta"])  # (opened)
 
 
 def test_scrolling_to_the_end_of_the_list_loads_the_next_page(cara_on_a_phone, app):
