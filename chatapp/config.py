@@ -36,6 +36,7 @@ DEFAULTS = {
     # Chat
     "MAX_MESSAGE_CHARS": 8000,
     "SESSIONS_PER_PAGE": 50,
+    "HISTORY_PAGE_SIZE": 50,  # messages a chat opens with; older ones load as the reader scrolls up
     # Live events
     "STREAM_MAXLEN": 10000,
     "STREAM_TTL_SECONDS": 86400,
