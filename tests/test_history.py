@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from chatapp import create_app
 from tests.conftest import add_history, login, messages_of, new_chat, send
 
 HTMX = {"HX-Request": "true"}
@@ -150,3 +151,9 @@ def test_the_page_size_comes_from_the_configuration(client, long_chat, app):
     assert shown(html) == list(range(114, 121)) and link(html, "before") == "114"
     older = client.get(long_chat + "/messages?before=114", headers=HTMX).get_data(as_text=True)
     assert shown(older) == list(range(107, 114))
+
+
+@pytest.mark.parametrize("size", [0, 201, "fifty"])
+def test_a_bad_page_size_stops_chatapp_from_starting(app_config, size):
+    with pytest.raises(RuntimeError, match="CHATAPP_HISTORY_PAGE_SIZE must be a whole number"):
+        create_app({**app_config, "HISTORY_PAGE_SIZE": size})

@@ -37,6 +37,10 @@ def test_scrolling_up_on_a_phone_loads_older_messages_in_place(cara_on_a_phone, 
     expect(messages).to_have_count(50)
     expect(messages.last).to_contain_text("Plan 300")
     assert page.evaluate("document.documentElement.scrollWidth") == 360  # tables, code scroll inside
+    assert page.evaluate("""(() => {
+      const pre = document.querySelector("#messages .body.markdown pre");
+      return pre.scrollWidth > pre.clientWidth;
+    })()""")  # the long line of code scrolls inside its block
     assert page.evaluate("document.scrollingElement.scrollTop") > 0  # opened at the latest
 
     for loaded in (100, 150):
@@ -158,3 +162,22 @@ def test_the_copy_button_copies_a_code_block(page, make_user, llm, run_worker):
     expect(button).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == "terraform plan\nterraform apply\n"
     expect(button).to_have_text("Copy", timeout=5000)  # ready for the next time
+
+
+def test_a_question_sent_from_an_old_part_of_the_chat_shows_at_the_latest(page, make_user, app, llm,
+                                                                          run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    chat = page.url
+    add_history(app, chat, 120)
+    target = first_id_of(app, page, 10)
+    page.goto(f"{chat}?around={target}#msg-{target}")
+    expect(page.get_by_role("link", name="Jump to latest")).to_be_visible()
+    ask(page, "Back to the present")
+    page.wait_for_url(chat + "#composer")
+    messages = page.locator("#messages > .msg")
+    expect(messages.nth(-2)).to_contain_text("Back to the present")
+    expect(messages.last).to_contain_text("Hello from the fake model.")
+    expect(page.locator("#history-newer")).to_have_count(0)
