@@ -34,6 +34,11 @@
   document.addEventListener("htmx:before:swap", (e) => {
     const { ctx, tasks } = e.detail;
     if (historyLoad(ctx)) {
+      if (ctx.response && ctx.response.status >= 400) {
+        // the error shows in #flash; the link stays (without htmx it opens the page)
+        tasks.splice(0, tasks.length, ...tasks.filter((task) => task.type !== "main"));
+        return;
+      }
       // Older messages go in above the reader: note where the first message shown is, to keep
       // it at the same place on screen (see htmx:after:swap).
       const first = document.querySelector("#messages > .msg");

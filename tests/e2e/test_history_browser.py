@@ -181,3 +181,23 @@ def test_a_question_sent_from_an_old_part_of_the_chat_shows_at_the_latest(page, 
     expect(messages.nth(-2)).to_contain_text("Back to the present")
     expect(messages.last).to_contain_text("Hello from the fake model.")
     expect(page.locator("#history-newer")).to_have_count(0)
+
+
+def test_a_failed_load_of_older_messages_says_so_and_keeps_the_link(page, make_user, app):
+    make_user("cara@example.com", "Cara Consultant")
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    add_history(app, page.url, 80)
+    page.route(re.compile(r"/messages\?before="), lambda route: route.fulfill(
+        status=503, content_type="text/html",
+        body='<hx-partial hx-target="#flash" hx-swap="innerHTML">'
+             '<p class="flash error">Back in a moment.</p></hx-partial>'))
+    page.goto(page.url)
+    expect(page.locator("#messages > .msg")).to_have_count(50)
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(page.locator("#flash")).to_have_text("Back in a moment.")
+    expect(page.get_by_role("link", name="Show older messages")).to_be_visible()
+    expect(page.locator("#messages > .msg")).to_have_count(50)
+    page.unroute(re.compile(r"/messages\?before="))
+    page.get_by_role("link", name="Show older messages").click()  # as a link, it still works
+    expect(page.locator("#messages > .msg").first).to_contain_text("Question 1")
