@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -108,7 +110,7 @@ def show(session_id: uuid.UUID):
     if not around.isdigit() or len(around) > 18:
         return error_response(400, "around must be the id of a message of this chat.")
     _, message = owned_message(session_id, int(around))
-    return render_chat(chat, window=history.around(message, _page_size()))
+    return render_chat(chat, page=functools.partial(history.around, message, _page_size()))
 
 
 @bp.get("/chats/<uuid:session_id>/messages")
@@ -122,15 +124,16 @@ def history_page(session_id: uuid.UUID):
         direction, seq, limit = history.page_from(request.args, _page_size())
     except history.BadPage as bad:
         return error_response(400, str(bad))
-    page = {"before": history.before, "after": history.after}[direction]
-    window = page(chat.id, seq, limit)
+    load = {"before": history.before, "after": history.after}[direction]
+    page = functools.partial(load, chat.id, seq, limit)
     if is_htmx():
         _, partial = events.snapshot(get_redis(), chat.id)
+        window = page()
         response = make_response(render_template(
             "chats/_history.html", chat=chat, direction=direction, window=window,
             messages=_views(window.messages, partial)))
     else:
-        response = make_response(render_chat(chat, window=window))
+        response = make_response(render_chat(chat, page=page))
     response.vary.add("HX-Request")  # one URL, two answers: caches must keep them apart
     return response
 
@@ -150,13 +153,15 @@ def _views(messages: list[ChatMessage], partial: dict[int, str]) -> list[dict]:
     return views
 
 
-def render_chat(chat: ChatSession, *, window: history.Window | None = None, draft: str = "",
-                error: str | None = None, status=200):
-    """The full chat page showing `window` (by default the latest page of history). Replies in
-    progress show their text so far from the event log, read together with the id the page's
-    live stream resumes after."""
-    window = window or history.latest(chat.id, _page_size())
+def render_chat(chat: ChatSession, *, page: Callable[[], history.Window] | None = None,
+                draft: str = "", error: str | None = None, status=200):
+    """The full chat page showing the messages `page()` reads (by default the latest page of
+    history). Replies in progress show their text so far from the event log, read together with
+    the id the page's live stream resumes after."""
     last_id, partial = events.snapshot(get_redis(), chat.id)
+    # read after the snapshot: a message stored in between is on the page and in the live stream
+    # (shown once: the page replaces a message it has), never in neither
+    window = page() if page else history.latest(chat.id, _page_size())
     return render_template(
         "chats/chat.html", chat=chat, messages=_views(window.messages, partial), window=window,
         last_event_id=last_id, draft=draft,
