@@ -66,7 +66,8 @@
     new MutationObserver((changes) => {
       for (const change of changes) {
         for (const node of change.addedNodes) {
-          if (node.nodeType === Node.ELEMENT_NODE) addButtons(node.parentElement || node);
+          // only what was added (a message, a reply's final body): never the whole history again
+          if (node.nodeType === Node.ELEMENT_NODE) addButtons(node.closest(".body.markdown") || node);
         }
       }
     }).observe(messages, { childList: true, subtree: true });
