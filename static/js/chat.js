@@ -88,7 +88,8 @@
   });
 
   // After a send, the fresh composer takes the focus back so typing can go on.
-  document.addEventListener("htmx:after:swap", () => {
+  document.addEventListener("htmx:after:swap", (e) => {
+    if (historyLoad(e.detail.ctx)) return; // reading back: no keyboard popping up on a phone
     const input = document.getElementById("composer-input");
     if (input && document.activeElement === document.body) input.focus();
   });

@@ -50,6 +50,7 @@ def test_scrolling_up_on_a_phone_loads_older_messages_in_place(cara_on_a_phone, 
         # the message that was at the top stays at the same place on screen
         assert abs(top_of(page, first_id) - before) <= 1, (top_of(page, first_id), before)
         assert page.evaluate("document.scrollingElement.scrollTop") > 0
+        expect(page.get_by_label("Message")).not_to_be_focused()  # no keyboard popping up
     seqs = [int(s) for s in messages.evaluate_all("els => els.map(e => e.dataset.seq)")]
     assert seqs == list(range(151, 301))
     # older replies came with copy buttons too
