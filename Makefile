@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-history clean
 
 $(VENV)/.installed: requirements.txt requirements-model.txt
 	@command -v $(PYTHON) >/dev/null || { echo "chatapp needs $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -29,6 +29,10 @@ test: $(VENV)/.dev-installed
 ## bench: relay benchmark against the embedded default (results: docs/performance.md)
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+
+## bench-history: first paint of a 5,000-message chat, paged vs. all (results: docs/performance.md)
+bench-history: $(VENV)/.installed
+	$(PY) bench/history.py
 
 ## lint: ruff over the code
 lint: $(VENV)/.dev-installed

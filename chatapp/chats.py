@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from chatapp.errors import error_response, is_htmx, wants_json
@@ -14,6 +25,7 @@ from chatapp.services import (
     alternatives,
     conversation,
     events,
+    history,
     lifecycle,
     metrics,
     organise,
@@ -131,25 +143,71 @@ def create_session():
 @bp.get("/chats/<uuid:session_id>")
 @login_required
 def show(session_id: uuid.UUID):
-    """The chat view: history, the reply in progress (if any) and the composer."""
+    """The chat view: the latest page of history (or, with `around=<message id>`, the page around
+    that message), the reply in progress (if any) and the composer."""
     chat = owned_session(session_id)
     lifecycle.open_session(chat)
-    return render_chat(chat)
+    around = request.args.get("around")
+    if around is None:
+        return render_chat(chat)
+    if not around.isdigit() or len(around) > 18:
+        return error_response(400, "around must be the id of a message of this chat.")
+    _, message = owned_message(session_id, int(around))
+    return render_chat(chat, page=functools.partial(history.around, message, _page_size()))
 
 
-def render_chat(chat: ChatSession, *, draft: str = "", error: str | None = None, status=200):
-    """The full chat page. Replies in progress show their text so far from the event log,
-    read together with the id the page's live stream resumes after."""
-    last_id, partial = events.snapshot(get_redis(), chat.id)
-    messages = []
-    for message in chat.messages:
+@bp.get("/chats/<uuid:session_id>/messages")
+@login_required
+def history_page(session_id: uuid.UUID):
+    """The messages before (`before=<seq>`) or after (`after=<seq>`) those on the page, `limit`
+    at most: htmx gets them with the link to the next ones (loaded as the reader scrolls), a
+    plain request (the link without JavaScript) the chat page showing them."""
+    chat = owned_session(session_id)
+    try:
+        direction, seq, limit = history.page_from(request.args, _page_size())
+    except history.BadPage as bad:
+        return error_response(400, str(bad))
+    load = {"before": history.before, "after": history.after}[direction]
+    page = functools.partial(load, chat.id, seq, limit)
+    if is_htmx():
+        _, partial = events.snapshot(get_redis(), chat.id)
+        window = page()
+        response = make_response(render_template(
+            "chats/_history.html", chat=chat, direction=direction, window=window,
+            messages=_views(window.messages, partial)))
+    else:
+        response = make_response(render_chat(chat, page=page))
+    response.vary.add("HX-Request")  # one URL, two answers: caches must keep them apart
+    return response
+
+
+def _page_size() -> int:
+    return current_app.config["HISTORY_PAGE_SIZE"]
+
+
+def _views(messages: list[ChatMessage], partial: dict[int, str]) -> list[dict]:
+    """Message views, replies in progress showing their text so far from the event log."""
+    views = []
+    for message in messages:
         view = message.to_view()
         if message.id in partial:
             view.update(status="streaming", content=partial[message.id])
-        messages.append(view)
+        views.append(view)
+    return views
+
+
+def render_chat(chat: ChatSession, *, page: Callable[[], history.Window] | None = None,
+                draft: str = "", error: str | None = None, status=200):
+    """The full chat page showing the messages `page()` reads (by default the latest page of
+    history). Replies in progress show their text so far from the event log, read together with
+    the id the page's live stream resumes after."""
+    last_id, partial = events.snapshot(get_redis(), chat.id)
+    # read after the snapshot: a message stored in between is on the page and in the live stream
+    # (shown once: the page replaces a message it has), never in neither
+    window = page() if page else history.latest(chat.id, _page_size())
     return render_template(
-        "chats/chat.html", chat=chat, messages=messages, last_event_id=last_id, draft=draft,
-        error=error, **model_choice(chat),
+        "chats/chat.html", chat=chat, messages=_views(window.messages, partial), window=window,
+        last_event_id=last_id, draft=draft, error=error, **model_choice(chat),
         live_transport=settings.live_transport(), numbers=metrics.of(chat),
         quick_actions=quick_actions.current(),
     ), status

@@ -47,6 +47,7 @@ DEFAULTS = {
     "SESSION_RETENTION_DAYS": 0,  # ended sessions are deleted this long after ending; 0: kept
     "DELETE_UNDO_SECONDS": 10,  # a deleted session can be restored this long, then is purged
     "UPKEEP_INTERVAL": 60.0,  # seconds between passes of the sessions' upkeep job
+    "HISTORY_PAGE_SIZE": 50,  # messages a chat opens with; older ones load as the reader scrolls up
     # Live events
     "STREAM_MAXLEN": 10000,
     "STREAM_TTL_SECONDS": 86400,

@@ -6,6 +6,7 @@ import uuid
 
 from flask import Flask, url_for
 
+from chatapp.services.history import MAX_PAGE_SIZE
 from chatapp.services.render import render_markdown
 from chatapp.services.settings import LIVE_TRANSPORTS
 
@@ -33,6 +34,9 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("CHATAPP_HTMX_SOURCE must be 'cdn' or 'vendored'.")
     if app.config["LIVE_TRANSPORT"] not in LIVE_TRANSPORTS:
         raise RuntimeError(f"CHATAPP_LIVE_TRANSPORT must be one of {', '.join(LIVE_TRANSPORTS)}.")
+    size = app.config["HISTORY_PAGE_SIZE"]
+    if not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
+        raise RuntimeError(f"CHATAPP_HISTORY_PAGE_SIZE must be a whole number from 1 to {MAX_PAGE_SIZE}.")
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["new_client_id"] = lambda: uuid.uuid4().hex  # one per composer shown

@@ -280,3 +280,21 @@ def _healthy(base_url: str) -> bool:
         return httpx.get(base_url + "/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def add_history(app, chat_url: str, count: int, reply: str = "Answer {i}") -> list[int]:
+    """Store `count` finished messages in a chat directly (questions and replies in turn, the
+    reply text from `reply` with {i}: its number), after those it has; their ids in order."""
+    session_id = uuid.UUID(chat_url.rsplit("/", 1)[-1])
+    with app.app_context():
+        last = db.session.scalar(db.select(db.func.max(ChatMessage.seq))
+                                 .filter_by(session_id=session_id)) or 0
+        rows = [{"session_id": session_id, "seq": last + i, "status": "done",
+                 "sender": "user" if i % 2 else "assistant",
+                 "author": "Cara Consultant" if i % 2 else "Assistant",
+                 "content": f"Question {last + i}" if i % 2 else reply.format(i=last + i),
+                 "meta": {}} for i in range(1, count + 1)]
+        ids = db.session.scalars(db.insert(ChatMessage).returning(
+            ChatMessage.id, sort_by_parameter_order=True), rows).all()
+        db.session.commit()
+        return list(ids)

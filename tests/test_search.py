@@ -173,10 +173,11 @@ def test_only_the_users_own_finished_messages_of_chats_not_deleted_are_found(sit
 
 def test_each_filter_narrows_the_hits(site):
     now = datetime.now(UTC)
-    acme = site.chat("Acme workshop", "Acme", status="active")  # (each new chat idles the others)
+    acme = site.chat("Acme workshop", "Acme")
     globex = site.chat("Globex review", "Globex", status="ended")
     idle = site.chat("Idle one", "Acme", status="idle")
     archived = site.chat("Old one", "Globex", archived_at=now, status="idle")
+    site.update(acme, status="active")  # (each new chat made the others idle)
     [in_acme] = site.say(acme, "invoice", at=datetime(2026, 3, 10, 12, tzinfo=UTC))
     [in_globex] = site.say(globex, "invoice", at=datetime(2026, 3, 20, 23, 59, tzinfo=UTC))
     [in_idle] = site.say(idle, "invoice", at=datetime(2026, 4, 1, 0, 0, tzinfo=UTC))
