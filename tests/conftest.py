@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 import redis
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from chatapp import create_app
@@ -145,6 +146,21 @@ def make_user(app):
             return user
 
     return make
+
+
+def sqlite_app(app_config: dict, path: Path, **config) -> Flask:
+    """The app on a new SQLite database file at `path` (the embedded default; schema by
+    create_all, Redis flushed), with Cara, a consultant (id 1, password PASSWORD)."""
+    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
+    app = create_app({**app_config, "TESTING": True, "DATABASE_URL": f"sqlite:///{path}",
+                      **config})
+    with app.app_context():
+        db.create_all()
+        user = User(email="cara@example.com", display_name="Cara")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+    return app
 
 
 def csrf_from(html: str) -> str:

@@ -7,13 +7,12 @@ import re
 import uuid
 from datetime import timedelta
 
-from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.live import to_frame
-from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.models import ChatMessage, ChatSession, utcnow
 from chatapp.services import events, lifecycle
 from chatapp.services.redis_client import get_redis
-from tests.conftest import csrf_from, login, new_chat, send
+from tests.conftest import csrf_from, login, new_chat, send, sqlite_app
 from tests.services import wait_for
 
 
@@ -144,12 +143,8 @@ def test_deleted_sessions_are_purged_after_the_undo_window(client, consultant, a
 
 def test_sqlite_purges_messages_too(app_config, tmp_path):
     """SQLite does not enforce foreign keys: the upkeep deletes the messages itself."""
-    app = create_app({**app_config, "TESTING": True,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    app = sqlite_app(app_config, tmp_path / "chatapp.db")
     with app.app_context():
-        db.create_all()
-        db.session.add(User(email="cara@example.com", display_name="Cara", password_hash="x"))
-        db.session.flush()
         chat = ChatSession(owner_id=1, name="Acme", context={},
                            deleted_at=utcnow() - timedelta(minutes=1))
         db.session.add(chat)

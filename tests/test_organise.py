@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import ChatSession, User
+from chatapp.models import ChatSession
 from chatapp.services import events
 from chatapp.services.redis_client import get_redis
 from tests.api_contract import check
-from tests.conftest import PASSWORD, csrf_from, login, messages_of, new_chat, send
+from tests.conftest import PASSWORD, csrf_from, login, messages_of, new_chat, send, sqlite_app
 
 HTMX = {"HX-Request": "true"}
 
@@ -279,14 +278,7 @@ def test_the_api_pins_archives_and_never_lists_deleted_sessions(bearer, client, 
 def test_organising_and_paging_on_sqlite(app_config, tmp_path):
     """The embedded default stores datetimes without their zone: the cursor, pins and the undo
     window must work there too."""
-    app = create_app({**app_config, "TESTING": True, "SESSIONS_PER_PAGE": 2,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
-    with app.app_context():
-        db.create_all()
-        user = User(email="cara@example.com", display_name="Cara")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
+    app = sqlite_app(app_config, tmp_path / "chatapp.db", SESSIONS_PER_PAGE=2)
     client = app.test_client()
     login(client, "cara@example.com")
     chats = [new_chat(client, name=f"Chat {i}") for i in range(5)]

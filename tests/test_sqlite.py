@@ -4,14 +4,13 @@ sends from two processes to one session are serialized."""
 import os
 import threading
 
-import redis
 from sqlalchemy import event
 
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import conversation, tokens
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sqlite_app
 from tests.services import wait_for
 
 PAGE = 4096
@@ -43,13 +42,8 @@ def test_two_sends_to_one_session_at_once_store_one_and_refuse_the_other(app_con
     second told that a reply is being written, never failing on the message numbers. The first
     send is held just before its inserts until the second has either read the session's state
     (unserialized) or started its own lock (serialized)."""
-    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
-    app = create_app({**app_config, "TESTING": True,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    app = sqlite_app(app_config, tmp_path / "chatapp.db")
     with app.app_context():
-        db.create_all()
-        db.session.add(User(email="cara@example.com", display_name="Cara", password_hash="x"))
-        db.session.flush()
         chat = ChatSession(owner_id=1, name="Acme", context={})
         db.session.add(chat)
         db.session.commit()
@@ -96,16 +90,9 @@ def test_two_sends_to_one_session_at_once_store_one_and_refuse_the_other(app_con
 def test_the_api_with_tokens_on_sqlite(app_config, tmp_path):
     """The embedded default stores datetimes without their zone: expiries, last use and cursor
     pages must still work (a 500 here was found by trying `make run`)."""
-    redis.Redis.from_url(app_config["REDIS_URL"]).flushdb()
-    app = create_app({**app_config, "TESTING": True,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
+    app = sqlite_app(app_config, tmp_path / "chatapp.db")
     with app.app_context():
-        db.create_all()
-        user = User(email="cara@example.com", display_name="Cara")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
-        personal = tokens.issue_personal(user, "script", "30")
+        personal = tokens.issue_personal(db.session.get(User, 1), "script", "30")
     client = app.test_client()
     pair = client.post("/api/v1/auth/tokens", json={"email": "cara@example.com",
                                                     "password": PASSWORD}).get_json()

@@ -23,7 +23,14 @@ from chatapp.models import (
     ChatSession,
     as_utc,
 )
-from chatapp.services import alternatives, conversation, lifecycle, organise, session_list
+from chatapp.services import (
+    alternatives,
+    conversation,
+    history,
+    lifecycle,
+    organise,
+    session_list,
+)
 from chatapp.services.llm import choose_model, configured_models
 
 MAX_LIMIT = 100
@@ -152,16 +159,8 @@ def list_messages(session_id: uuid.UUID):
             request.args.get("after"), "after")
     except BadBody as bad:
         return bad.response()
-    query = db.select(ChatMessage).where(ChatMessage.session_id == chat.id)
-    if before is not None:
-        query = query.where(ChatMessage.seq < before)
-    if after is not None:
-        query = query.where(ChatMessage.seq > after).order_by(ChatMessage.seq)
-    else:
-        query = query.order_by(ChatMessage.seq.desc())
-    rows = db.session.scalars(query.limit(limit + 1)).all()
-    page = sorted(rows[:limit], key=lambda m: m.seq)
-    body = {"items": [m.to_view() for m in page], "has_more": len(rows) > limit}
+    page, more = history.read(chat.id, limit, before=before, after=after)
+    body = {"items": [m.to_view() for m in page], "has_more": more}
     etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         return "", 304, {"ETag": f'"{etag}"'}

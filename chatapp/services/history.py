@@ -24,24 +24,33 @@ class Window:
     newer: int | None
 
 
-def _older_than(session_id: uuid.UUID, seq: int | None, limit: int, *,
-                inclusive: bool = False) -> tuple[list[ChatMessage], bool]:
-    """Up to `limit` messages before `seq` (None: the latest), in seq order, and whether there
-    are more before them."""
+def read(session_id: uuid.UUID, limit: int, *, before: int | None = None,
+         after: int | None = None) -> tuple[list[ChatMessage], bool]:
+    """Up to `limit` messages in seq order, numbered below `before` and above `after` (either
+    may be None): the first ones after `after` when it is given, else the last ones; and whether
+    more lie beyond them (after them, or before them)."""
     m = ChatMessage
     query = db.select(m).where(m.session_id == session_id)
-    if seq is not None:
-        query = query.where(m.seq <= seq if inclusive else m.seq < seq)
-    rows = db.session.scalars(query.order_by(m.seq.desc()).limit(limit + 1)).all()
-    return rows[:limit][::-1], len(rows) > limit
+    if before is not None:
+        query = query.where(m.seq < before)
+    if after is not None:
+        query = query.where(m.seq > after).order_by(m.seq)
+    else:
+        query = query.order_by(m.seq.desc())
+    rows = db.session.scalars(query.limit(limit + 1)).all()
+    return sorted(rows[:limit], key=lambda message: message.seq), len(rows) > limit
+
+
+def _older_than(session_id: uuid.UUID, seq: int | None, limit: int, *,
+                inclusive: bool = False) -> tuple[list[ChatMessage], bool]:
+    """Up to `limit` messages before `seq` (None: the latest), and whether more are before."""
+    bound = seq + 1 if seq is not None and inclusive else seq
+    return read(session_id, limit, before=bound)
 
 
 def _newer_than(session_id: uuid.UUID, seq: int, limit: int) -> tuple[list[ChatMessage], bool]:
-    """Up to `limit` messages after `seq`, in seq order, and whether there are more after them."""
-    m = ChatMessage
-    rows = db.session.scalars(db.select(m).where(m.session_id == session_id, m.seq > seq)
-                              .order_by(m.seq).limit(limit + 1)).all()
-    return rows[:limit], len(rows) > limit
+    """Up to `limit` messages after `seq`, and whether more are after them."""
+    return read(session_id, limit, after=seq)
 
 
 def _window(messages: list[ChatMessage], more_older: bool, more_newer: bool) -> Window:

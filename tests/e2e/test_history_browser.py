@@ -76,14 +76,19 @@ def first_id_of(app, page, seq: int) -> str:
     return str(next(m.id for m in messages_of(app, page.url) if m.seq == seq))
 
 
-def test_live_events_for_messages_outside_the_window_are_not_inserted(page, make_user, app,
-                                                                     run_worker):
+def long_chat_of_cara(page, make_user, app, count: int) -> str:
+    """Cara signed in on `page`, in a chat of `count` stored messages; its URL."""
     make_user("cara@example.com", "Cara Consultant")
-    run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page)
-    add_history(app, page.url, 120)
-    page.goto(page.url)
+    add_history(app, page.url, count)
+    return page.url
+
+
+def test_live_events_for_messages_outside_the_window_are_not_inserted(page, make_user, app,
+                                                                     run_worker):
+    run_worker(burst=False)
+    page.goto(long_chat_of_cara(page, make_user, app, 120))
     messages = page.locator("#messages > .msg")
     expect(messages).to_have_count(50)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
@@ -106,11 +111,7 @@ def test_live_events_for_messages_outside_the_window_are_not_inserted(page, make
 
 
 def test_around_opens_an_old_message_and_newer_ones_load_below(page, make_user, app):
-    make_user("cara@example.com", "Cara Consultant")
-    sign_in(page, "cara@example.com")
-    start_chat(page)
-    chat = page.url
-    add_history(app, chat, 200)
+    chat = long_chat_of_cara(page, make_user, app, 200)
     target = first_id_of(app, page, 40)
     page.goto(f"{chat}?around={target}#msg-{target}")
     messages = page.locator("#messages > .msg")
@@ -167,12 +168,8 @@ def test_the_copy_button_copies_a_code_block(page, make_user, llm, run_worker):
 
 def test_a_question_sent_from_an_old_part_of_the_chat_shows_at_the_latest(page, make_user, app, llm,
                                                                           run_worker):
-    make_user("cara@example.com", "Cara Consultant")
     run_worker(burst=False)
-    sign_in(page, "cara@example.com")
-    start_chat(page)
-    chat = page.url
-    add_history(app, chat, 120)
+    chat = long_chat_of_cara(page, make_user, app, 120)
     target = first_id_of(app, page, 10)
     page.goto(f"{chat}?around={target}#msg-{target}")
     expect(page.get_by_role("link", name="Jump to latest")).to_be_visible()
@@ -185,10 +182,7 @@ def test_a_question_sent_from_an_old_part_of_the_chat_shows_at_the_latest(page, 
 
 
 def test_a_failed_load_of_older_messages_says_so_and_keeps_the_link(page, make_user, app):
-    make_user("cara@example.com", "Cara Consultant")
-    sign_in(page, "cara@example.com")
-    start_chat(page)
-    add_history(app, page.url, 80)
+    long_chat_of_cara(page, make_user, app, 80)
     page.route(re.compile(r"/messages\?before="), lambda route: route.fulfill(
         status=503, content_type="text/html",
         body='<hx-partial hx-target="#flash" hx-swap="innerHTML">'
