@@ -250,3 +250,23 @@ def test_takeover_stops_the_ai_and_the_admin_answers_then_hands_back(app, client
     assert "Ada Admin handed back (from 127.0.0.1): “Quoted 40 days for the migration”" in timeline
     assert post(admin, admin_page(chat) + "/leave", admin_page(chat)).status_code == 303
     assert row(app, AuditEntry)[-1].action == "leave"
+
+
+def test_a_reply_queued_before_the_takeover_is_never_written(app, client, chat, admin, llm,
+                                                           run_worker):
+    send(client, chat, "Hello")  # its reply waits for a worker
+    assert post(admin, admin_page(chat) + "/takeover", admin_page(chat)).status_code == 303
+    assert messages_of(app, chat)[1].status == "cancelled"
+    assert run_worker().wait(60) == 0
+    assert llm.requests == []  # the job found the reply cancelled and asked the model nothing
+    assert messages_of(app, chat)[1].status == "cancelled"
+    # a repeated send (same client id) while taken over returns the message and no reply
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    form = {"csrf_token": token, "content": "Still there?", "client_id": "repeat-1234"}
+    json = {"Accept": "application/json"}
+    first = client.post(f"{chat}/messages", data=form, headers=json)
+    post(admin, admin_page(chat) + "/messages", admin_page(chat), content="Yes, Ada here.")
+    again = client.post(f"{chat}/messages", data=form, headers=json)
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["reply"] is None
+    assert again.get_json()["message"]["id"] == first.get_json()["message"]["id"]

@@ -201,8 +201,8 @@ def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMe
                                                                  client_id=client_id))
     if earlier is None:
         return None
-    reply = db.session.scalar(db.select(ChatMessage).filter_by(session_id=chat.id,
-                                                               seq=earlier.seq + 1))
+    reply = db.session.scalar(db.select(ChatMessage).filter_by(  # none if sent while taken over
+        session_id=chat.id, seq=earlier.seq + 1, sender="assistant"))
     return earlier, reply
 
 
