@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from chatapp.admin import admin_required
 from chatapp.chats import _views, owned_session, render_chat, viewable_session
-from chatapp.errors import error_response, is_htmx
+from chatapp.errors import error_response, is_htmx, wants_json
 from chatapp.services import events, handoff, history, settings
 from chatapp.services.conversation import MessageRejected
 from chatapp.services.redis_client import get_redis
@@ -116,7 +116,7 @@ def _change(chat, action):
     try:
         action()
     except MessageRejected as rejected:
-        if is_htmx() or request.accept_mimetypes.best == "application/json":
+        if is_htmx() or wants_json():
             return error_response(rejected.status, rejected.message)
         if chat.owner_id == current_user.id:
             return render_chat(chat, error=rejected.message, status=rejected.status)
