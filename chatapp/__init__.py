@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         cli,
         errors,
         frontend,
+        handoff,
         health,
         organise,
         search,
@@ -65,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
-                      admin.bp, account.bp, health.bp, sharing.bp, search.bp):
+                      admin.bp, account.bp, health.bp, sharing.bp, search.bp, handoff.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     api.init_app(app)

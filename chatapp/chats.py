@@ -25,6 +25,7 @@ from chatapp.services import (
     alternatives,
     conversation,
     events,
+    handoff,
     history,
     lifecycle,
     metrics,
@@ -209,7 +210,7 @@ def render_chat(chat: ChatSession, *, page: Callable[[], history.Window] | None 
         "chats/chat.html", chat=chat, messages=_views(window.messages, partial), window=window,
         last_event_id=last_id, draft=draft, error=error, **model_choice(chat),
         live_transport=settings.live_transport(), numbers=metrics.of(chat),
-        quick_actions=quick_actions.current(),
+        quick_actions=quick_actions.current(), handoff=handoff.state_of(chat),
     ), status
 
 
@@ -230,6 +231,10 @@ def quick_action(session_id: uuid.UUID, index: int):
     actions = quick_actions.current()
     if index >= len(actions):
         abort(404)
+    try:
+        conversation.refuse_while_taken_over(chat)
+    except conversation.MessageRejected as rejected:
+        return error_response(rejected.status, rejected.message)
     # no client id: a second tap is refused while the first one's reply is written
     return _send(chat, actions[index].prompt(chat.client_name), None)
 
@@ -245,10 +250,10 @@ def _send(chat: ChatSession, raw: str | None, client_id: str | None):
                                    error=rejected.message, oob=True), rejected.status
         return render_chat(chat, draft=raw or "", error=rejected.message, status=rejected.status)
     if wants_json():
-        return {"message": user_message.to_view(), "reply": reply.to_view()}, 202
+        return {"message": user_message.to_view(), "reply": reply and reply.to_view()}, 202
     if is_htmx():
-        return render_template("chats/_sent.html", chat=chat,
-                               messages=[user_message.to_view(), reply.to_view()])
+        return render_template("chats/_sent.html", chat=chat, messages=[
+            message.to_view() for message in (user_message, reply) if message])
     return redirect(url_for("chats.show", session_id=chat.id, _anchor="composer"), code=303)
 
 

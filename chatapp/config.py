@@ -53,6 +53,9 @@ DEFAULTS = {
     "STREAM_TTL_SECONDS": 86400,
     "SSE_KEEPALIVE_SECONDS": 15,
     "SSE_RECYCLE_SECONDS": 300,
+    # An admin's takeover lock lasts this long unless their open live connection renews it
+    # (every 15 s): keep it well above 15.
+    "TAKEOVER_LOCK_TTL": 45,
     # How pages get live updates: "auto" (SSE, stepping down to WebSocket, then long-poll, when a
     # network blocks them), or one of "sse", "websocket", "poll" for a network that needs it.
     "LIVE_TRANSPORT": "auto",

@@ -24,12 +24,14 @@ from flask import render_template
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
-from chatapp.services import events, presence
+from chatapp.services import events, presence, takeover
 from chatapp.services.fanout import EventHub, Subscription
 
 FORMATS = ("html", "json")
 MESSAGE_EVENTS = {"message.created", "message.updated", "reply.done", "reply.failed",
                   "reply.cancelled"}
+HANDOFF_EVENTS = {"help.requested", "help.acknowledged", "help.cancelled", "admin.joined",
+                  "admin.left", "ai.paused", "ai.resumed"}
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,15 @@ def start_watching(r: redis.Redis, hub: EventHub, session_id: uuid.UUID, after: 
     if fmt == "html":
         generate_csrf()  # cached for the partials rendered while streaming
     opening, subscription = open_feed(r, hub, session_id, after, fmt, watcher.id)
-    presence.mark(r, session_id, watcher)
+    keep_alive(r, session_id, watcher)
     return opening, subscription
+
+
+def keep_alive(r: redis.Redis, session_id: uuid.UUID, watcher: presence.Watcher) -> None:
+    """A watcher's live connection is open: count them as online and, if they are the admin who
+    took the session over, keep their lock (it expires once their connections stop)."""
+    presence.mark(r, session_id, watcher)
+    takeover.renew(r, session_id, watcher.id)
 
 
 def to_frame(event: events.Event, fmt: str) -> Frame:
@@ -112,6 +121,10 @@ def _event_data(event: events.Event, fmt: str) -> Any:
         return render_template("chats/_upsert.html", messages=[event.data["message"]])
     if event.type == "session.updated":
         return _session_update(event.data)
+    if event.type in HANDOFF_EVENTS:  # rendered for the watcher: owner or admin
+        return ('<hx-partial hx-target="#handoff" hx-swap="outerHTML">'
+                + render_template("chats/_handoff.html", state=event.data["state"], event=event)
+                + "</hx-partial>")
     return ""
 
 

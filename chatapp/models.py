@@ -270,3 +270,48 @@ class SharedLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     session: Mapped[ChatSession] = relationship()
+
+
+HELP_STATES = ("waiting", "acknowledged", "joined", "cancelled", "resolved")
+HELP_OPEN = ("waiting", "acknowledged", "joined")
+
+
+class HelpRequest(db.Model):
+    """A consultant's request for an administrator's help in one of their sessions: waiting,
+    acknowledged by an admin, joined (an admin took the session over), then cancelled by the
+    consultant or resolved (handed back). A session has at most one open request at a time."""
+
+    __tablename__ = "help_requests"
+    __table_args__ = (sa.CheckConstraint(_in("state", HELP_STATES), name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    state: Mapped[str] = mapped_column(sa.String(20), default="waiting")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+
+class AuditEntry(db.Model):
+    """Who did what to a session, when and from which address (help requests, admins joining,
+    leaving, taking over and handing back). Kept when the actor's account or the session goes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(sa.String(120))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("chat_sessions.id", ondelete="SET NULL"), index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -77,7 +77,7 @@ def session_events(session_id: uuid.UUID):
         return _poll(opening, subscription, fmt, wait)
     config = current_app.config
     frames = _sse(opening, subscription, fmt, config["SSE_KEEPALIVE_SECONDS"],
-                  config["SSE_RECYCLE_SECONDS"], renew=lambda: presence.mark(r, session_id, watcher))
+                  config["SSE_RECYCLE_SECONDS"], renew=lambda: live.keep_alive(r, session_id, watcher))
     response = Response(stream_with_context(frames), mimetype="text/event-stream", headers={
         "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(subscription.close)

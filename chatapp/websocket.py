@@ -170,7 +170,7 @@ class _Connection:
     def _answer(self, message: dict) -> None:
         try:
             if message.get("type") == "ping":
-                presence.mark(self.redis, self.session_id, self.watcher)
+                live.keep_alive(self.redis, self.session_id, self.watcher)
                 self._send_raw({"type": "pong"})
             else:
                 apply_signal(self.redis, self.session_id, self.watcher, message)

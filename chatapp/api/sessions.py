@@ -182,7 +182,7 @@ def send_message(session_id: uuid.UUID):
         message, reply = conversation.post_user_message(chat, current_user, content, client_id)
     except conversation.MessageRejected as rejected:
         return error_response(rejected.status, rejected.message)
-    return {"message": message.to_view(), "reply": reply.to_view()}, 202
+    return {"message": message.to_view(), "reply": reply and reply.to_view()}, 202
 
 
 @bp.post("/sessions/<uuid:session_id>/messages/<int:message_id>/stop")

@@ -12,6 +12,7 @@ from chatapp.services.conversation import (
     MessageRejected,
     commit_and_publish,
     lock_latest_message,
+    refuse_while_taken_over,
     restart_reply,
     validate_content,
 )
@@ -19,6 +20,7 @@ from chatapp.services.conversation import (
 
 def regenerate(chat: ChatSession, reply: ChatMessage) -> None:
     """Write the session's latest reply again, keeping the current one as a version."""
+    refuse_while_taken_over(chat)
     _lock_latest(chat, reply, "Only the latest reply can be regenerated.")
     restart_reply(reply, versions=_versions(reply))
 
@@ -26,6 +28,7 @@ def regenerate(chat: ChatSession, reply: ChatMessage) -> None:
 def edit_and_regenerate(chat: ChatSession, question: ChatMessage, raw_content: str | None) -> None:
     """Replace the latest question (keeping the old wording as a version), then regenerate the
     reply to it."""
+    refuse_while_taken_over(chat)
     content = validate_content(raw_content)
     reply = db.session.scalar(db.select(ChatMessage).filter_by(session_id=chat.id,
                                                                seq=question.seq + 1))

@@ -15,7 +15,7 @@ SERVICES = ("Cloud migration", "Architecture review", "Security", "Cost optimiza
             "DevOps and platform", "Data and AI", "Managed services")
 CLOUDS = ("AWS", "Azure", "Google Cloud", "Oracle Cloud", "IBM Cloud", "On-premises")
 LABELS = {"meeting_type": "Meeting type", "project": "Project", "services": "Services",
-          "clouds": "Cloud providers"}
+          "clouds": "Cloud providers", "admin_note": "Note from the administrator"}
 CARD_KEYS = ("meeting_type", "project", "services", "clouds", "custom")  # what the form edits
 MAX_TEXT = 200
 MAX_PROJECT = 2000

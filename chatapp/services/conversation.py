@@ -10,7 +10,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
-from chatapp.services import control, events, jobs, lifecycle, titles
+from chatapp.services import control, events, jobs, lifecycle, takeover, titles
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
@@ -57,6 +57,9 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     A send repeating an earlier `client_id` of this session returns the messages it created
     instead (double-submit, retry after a lost response). Refused (409) while a reply of this
     session is still being written: one reply at a time keeps the history in a clear order.
+    While an administrator has taken the session over, only the user's message is stored (the
+    reply is None): the admin answers. The lock is read with the session's row locked, so a
+    takeover either comes first (no reply) or finds the reply and stops it.
     """
     content = validate_content(raw_content)
     client_id = validate_client_id(client_id)
@@ -67,7 +70,8 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
         db.session.rollback()
         return earlier
     last_seq, replies_in_progress = _last_seq_and_replies_in_progress(locked)
-    if replies_in_progress:
+    taken_over = takeover.holder(get_redis(), locked.id) is not None
+    if replies_in_progress and not taken_over:  # taken over: the reply is being stopped
         db.session.rollback()
         raise MessageRejected("The assistant is still answering. Wait for the reply to finish "
                               "(or stop it), then send your message.", status=409)
@@ -75,14 +79,16 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user", client_id=client_id,
                                author=user.display_name, content=content, status="done",
                                created_at=now)
-    reply = ChatMessage(session_id=locked.id, seq=seq + 1, sender="assistant",
-                        author=ASSISTANT_NAME, content="", status="pending", created_at=now)
-    db.session.add_all([user_message, reply])
+    reply = None if taken_over else ChatMessage(
+        session_id=locked.id, seq=seq + 1, sender="assistant", author=ASSISTANT_NAME, content="",
+        status="pending", created_at=now)
+    db.session.add_all([user_message, *([reply] if reply else [])])
     needs_title = locked.name == DEFAULT_SESSION_NAME and not locked.named_by_owner
     if needs_title:
         locked.name = titles.fallback(content)
-    commit_and_publish(locked.id, [("message.created", user_message),
-                                   ("message.created", reply)], reply_started=reply)
+    commit_and_publish(locked.id, [("message.created", message)
+                                   for message in (user_message, reply) if message],
+                       reply_started=reply)
     if needs_title and current_app.config["AUTO_TITLES"]:
         jobs.enqueue_title(locked.id)
     lifecycle.idle_others(locked)
@@ -94,12 +100,21 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
 
 def retry_reply(chat: ChatSession, message: ChatMessage) -> ChatMessage:
     """Generate a failed reply again, in place; only the session's latest reply can be retried."""
+    refuse_while_taken_over(chat)
     latest = lock_latest_message(chat)
     if message.sender != "assistant" or message.status != "failed" or latest.id != message.id:
         db.session.rollback()
         raise MessageRejected("Only the latest failed reply can be retried.", status=409)
     restart_reply(message)
     return message
+
+
+def refuse_while_taken_over(chat: ChatSession) -> None:
+    """Refuse (409) to start a reply while an administrator has taken the session over."""
+    holder = takeover.holder(get_redis(), chat.id)
+    if holder is not None:
+        raise MessageRejected(f"{holder.name} has taken over this chat: the assistant is paused "
+                              "until they hand it back.", status=409)
 
 
 def lock_session(chat: ChatSession, now: datetime | None = None) -> ChatSession:
@@ -186,8 +201,8 @@ def _sent_before(chat: ChatSession, client_id: str) -> tuple[ChatMessage, ChatMe
                                                                  client_id=client_id))
     if earlier is None:
         return None
-    reply = db.session.scalar(db.select(ChatMessage).filter_by(session_id=chat.id,
-                                                               seq=earlier.seq + 1))
+    reply = db.session.scalar(db.select(ChatMessage).filter_by(  # none if sent while taken over
+        session_id=chat.id, seq=earlier.seq + 1, sender="assistant"))
     return earlier, reply
 
 
