@@ -20,7 +20,6 @@ from chatapp.services import console
 bp = Blueprint("console", __name__, url_prefix="/admin")
 
 RQ_ROLES = ("admin", "ops")
-POLL_SECONDS = 5
 
 
 @bp.get("/console")
@@ -31,8 +30,7 @@ def show_console():
         filters = console.parse_filters(request.args)
     except console.BadFilter as wrong:
         return error_response(422, str(wrong))
-    return render_template("console/index.html", **_live(filters), statuses=SESSION_STATUSES,
-                           sorts=console.SORTS, poll_seconds=POLL_SECONDS)
+    return render_template("console/index.html", **_live(filters), statuses=SESSION_STATUSES)
 
 
 @bp.get("/console/live")
@@ -53,7 +51,8 @@ def live_rows():
 
 def _live(filters: console.Filters) -> dict:
     rows, more = console.sessions(filters)
-    return {"filters": filters, "rows": rows, "more": more, "queues": console.queue_depths()}
+    return {"filters": filters, "rows": rows, "more": more, "queues": console.queue_depths(),
+            "poll_seconds": current_app.config["CONSOLE_POLL_SECONDS"]}
 
 
 @bp.get("/metrics")
@@ -69,8 +68,12 @@ def show_metrics():
 
 
 def init_app(app: Flask) -> None:
-    """Mount rq-dashboard at /admin/rq on the app's Redis, for the roles in RQ_ROLES only."""
-    app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
+    """Check the console's settings; mount rq-dashboard at /admin/rq on the app's Redis, for the
+    roles in RQ_ROLES only."""
+    seconds = app.config["CONSOLE_POLL_SECONDS"]
+    if not isinstance(seconds, int) or not 1 <= seconds <= 3600:
+        raise RuntimeError("CHATAPP_CONSOLE_POLL_SECONDS must be a whole number from 1 to 3600.")
+    app.config["RQ_DASHBOARD_REDIS_URL"] = app.config["REDIS_URL"]
     setup_rq_connection(app)  # a client object; it connects on first use
     app.register_blueprint(rq_dashboard.blueprint, url_prefix="/admin/rq")
     app.before_request(_guard_rq_dashboard)
