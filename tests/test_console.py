@@ -111,10 +111,10 @@ def test_the_console_lists_every_live_session_with_its_numbers(seeded):
     assert "Deleted chat" not in page
     acme = row_of(page, ids["acme"])
     assert acme.startswith("Acme kickoff Active Cara Acme 2026-03-02 09:00 2026-03-02 10:00 1:00")
-    assert "Help 2026-03-02 09:30 Yes 2,000 ms / 3,000 ms 450" in acme
+    assert "Help 2026-03-02 09:30 Yes 2,000 ms / 3,000 ms 300 / 150" in acme
     assert row_of(page, ids["globex"]) == ("Globex review Ended Dan Globex 2026-03-03 08:00 "
-                                           "2026-03-03 11:00 3:00 – No 2,000 ms / 2,000 ms 30")
-    assert row_of(page, ids["idle"]).endswith("24:00 – No – / – 0")
+                                           "2026-03-03 11:00 3:00 – No 2,000 ms / 2,000 ms 10 / 20")
+    assert row_of(page, ids["idle"]).endswith("24:00 – No – / – 0 / 0")
     assert f'href="/admin/sessions/{ids["acme"]}"' in page  # the admin's session page
 
 

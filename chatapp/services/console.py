@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from chatapp.extensions import db
 from chatapp.models import SESSION_STATUSES, ChatMessage, ChatSession, User, as_utc
+from chatapp.services import metrics as session_metrics
 from chatapp.services.jobs import QUEUES, queue
 
 PER_PAGE = 50
@@ -70,7 +71,8 @@ class Row:
     admin_assisted: bool
     reply_ms_avg: int | None
     reply_ms_max: int | None
-    tokens: int
+    tokens_in: int
+    tokens_out: int
 
 
 @dataclass(frozen=True)
@@ -187,16 +189,15 @@ def sessions(filters: Filters) -> tuple[list[Row], bool]:
     page = query.order_by(direction(key), direction(s.id)).limit(PER_PAGE + 1) \
         .offset((filters.page - 1) * PER_PAGE).subquery()
     m = ChatMessage
-    numbers = db.select(
-        m.session_id, db.func.avg(m.latency_ms).label("reply_avg"),
-        db.func.max(m.latency_ms).label("reply_max"),
-        db.func.sum(db.func.coalesce(m.tokens_in, 0) + db.func.coalesce(m.tokens_out, 0))
-        .label("tokens"),
+    numbers = db.select(m.session_id, *(column.label(name) for column, name in zip(
+        session_metrics.reply_numbers(), ("reply_avg", "reply_max", "tokens_in", "tokens_out"),
+        strict=True)),
     ).where(m.session_id.in_(db.select(page.c.id))).group_by(m.session_id).subquery()
     rows = db.session.execute(
         db.select(s.id, s.name, s.status, User.display_name, s.client_name, s.created_at,
                   s.last_activity_at, ended, s.help_requested_at, s.admin_assisted,
-                  numbers.c.reply_avg, numbers.c.reply_max, numbers.c.tokens)
+                  numbers.c.reply_avg, numbers.c.reply_max, numbers.c.tokens_in,
+                  numbers.c.tokens_out)
         .join(page, page.c.id == s.id).join(User, User.id == s.owner_id)
         .outerjoin(numbers, numbers.c.session_id == s.id)
         .order_by(direction(key), direction(s.id))).all()
@@ -204,8 +205,8 @@ def sessions(filters: Filters) -> tuple[list[Row], bool]:
                  started=as_utc(r[5]), last_activity=as_utc(r[6]),
                  duration=max(as_utc(r[7]) - as_utc(r[5]), timedelta()),
                  help_requested=as_utc(r[8]), admin_assisted=r[9],
-                 reply_ms_avg=round(r[10]) if r[10] is not None else None,
-                 reply_ms_max=r[11], tokens=int(r[12] or 0)) for r in rows]
+                 reply_ms_avg=session_metrics.whole_ms(r[10]), reply_ms_max=r[11],
+                 tokens_in=int(r[12] or 0), tokens_out=int(r[13] or 0)) for r in rows]
     return found[:PER_PAGE], len(found) > PER_PAGE
 
 
