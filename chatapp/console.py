@@ -22,14 +22,17 @@ bp = Blueprint("console", __name__, url_prefix="/admin")
 RQ_ROLES = ("admin", "ops")
 
 
+@bp.errorhandler(console.BadFilter)
+def bad_filter(wrong: console.BadFilter):
+    """A filter or period the console cannot use: 422, saying what to fix."""
+    return error_response(422, str(wrong))
+
+
 @bp.get("/console")
 @admin_required
 def show_console():
     """The console page: filters, queue depths and the first page of sessions."""
-    try:
-        filters = console.parse_filters(request.args)
-    except console.BadFilter as wrong:
-        return error_response(422, str(wrong))
+    filters = console.parse_filters(request.args)
     return render_template("console/index.html", **_live(filters), statuses=SESSION_STATUSES)
 
 
@@ -38,10 +41,7 @@ def show_console():
 def live_rows():
     """The live part of the console (queues and sessions), polled by the page: 304 when it has
     not changed since the browser's copy (its ETag)."""
-    try:
-        filters = console.parse_filters(request.args)
-    except console.BadFilter as wrong:
-        return error_response(422, str(wrong))
+    filters = console.parse_filters(request.args)
     body = render_template("console/_live.html", **_live(filters))
     response = make_response(body)
     response.set_etag(hashlib.sha256(body.encode()).hexdigest())
@@ -59,10 +59,7 @@ def _live(filters: console.Filters) -> dict:
 @admin_required
 def show_metrics():
     """Usage over a period (the last 7 days unless from/to are given)."""
-    try:
-        start, end = console.parse_period(request.args, utcnow().date())
-    except console.BadFilter as wrong:
-        return error_response(422, str(wrong))
+    start, end = console.parse_period(request.args, utcnow().date())
     numbers = console.metrics(start, end, current_app.config["LLM_MODEL"])
     return render_template("console/metrics.html", m=numbers)
 
