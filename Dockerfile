@@ -1,4 +1,4 @@
-# chatapp image: the web process by default; run the worker with `python -m worker llm default`.
+# chatapp image: the web process by default; run the workers with `python -m worker`.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         auth,
         chats,
         cli,
+        console,
         errors,
         frontend,
         handoff,
@@ -66,9 +67,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
-                      admin.bp, account.bp, health.bp, sharing.bp, search.bp, handoff.bp):
+                      admin.bp, console.bp, account.bp, health.bp, sharing.bp, search.bp,
+                      handoff.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
+    console.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

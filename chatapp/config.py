@@ -63,6 +63,8 @@ DEFAULTS = {
     "RATE_LIMIT_SIGN_IN": 10,  # sign-in attempts per address and email (pages and API)
     "RATE_LIMIT_API": 600,  # API calls per user
     "RATE_LIMIT_SHARED_LINKS": 60,  # shared pages opened per address (token guessing)
+    # Admin console
+    "CONSOLE_POLL_SECONDS": 5,  # how often an open console refreshes its list (while shown)
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

@@ -42,7 +42,9 @@ def main() -> int:
             _wait_for_port("127.0.0.1", REDIS_PORT)
         os.environ.update(env)
         logins = _prepare_database()
-        children.append(_spawn([sys.executable, "-m", "worker", "llm", "default"], env))
+        # One process for replies (llm), one for default, notify and media (worker/__main__.py).
+        children.append(_spawn([sys.executable, "-m", "worker", "llm", "default", "notify",
+                                "media"], env))
         children.append(_spawn([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
                                 "wsgi:app"], env))
         url = f"http://{HOST}:{PORT}"

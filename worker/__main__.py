@@ -1,8 +1,9 @@
 """Start RQ workers: `python -m worker [--burst] [--concurrency N] [queue ...]`.
 
 The llm queue runs in a worker that writes many replies at once (greenlets under gevent); every
-other queue runs in RQ's usual worker, one job at a time. Asked for both, this starts one process
-of each kind and stops them together.
+other queue (default, notify, media) runs in RQ's usual worker, one job at a time. Asked for both,
+this starts one process of each kind and stops them together, so a reply never waits behind an
+upload or an alert.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import signal
 import subprocess
 import sys
 
-# chatapp.services.jobs.LLM_QUEUE, spelled out: nothing of chatapp may load before gevent patches.
+# chatapp.services.jobs.QUEUES, spelled out: nothing of chatapp may load before gevent patches.
 CONCURRENT_QUEUE = "llm"
-DEFAULT_QUEUES = ("llm", "default")
+DEFAULT_QUEUES = ("llm", "default", "notify", "media")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -23,7 +24,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("queues", nargs="*", default=list(DEFAULT_QUEUES),
-                        help="queues to work, in priority order (default: llm default)")
+                        help="queues to work, in priority order (default: llm default notify media)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="replies written at once by the llm worker (default: "
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 def _work(args: argparse.Namespace) -> None:
     from rq import Worker
 
-    from chatapp.services.jobs import LLM_QUEUE
+    from chatapp.services.jobs import LLM_QUEUE, QUEUES
     from chatapp.services.llm import configured_models
     from chatapp.services.redis_client import get_redis
     from worker import get_app
@@ -58,7 +59,7 @@ def _work(args: argparse.Namespace) -> None:
         schedule_upkeep,
     )
 
-    assert LLM_QUEUE == CONCURRENT_QUEUE
+    assert (LLM_QUEUE, *DEFAULT_QUEUES[1:]) == QUEUES
     app = get_app()
     connection = get_redis(app)
     if args.queues == [LLM_QUEUE]:

@@ -12,7 +12,10 @@ from chatapp.services.redis_client import get_redis
 
 LLM_QUEUE = "llm"
 DEFAULT_QUEUE = "default"
-QUEUES = (LLM_QUEUE, DEFAULT_QUEUE)
+NOTIFY_QUEUE = "notify"
+MEDIA_QUEUE = "media"
+# Replies (llm) have a worker process of their own: uploads and alerts never hold them up.
+QUEUES = (LLM_QUEUE, DEFAULT_QUEUE, NOTIFY_QUEUE, MEDIA_QUEUE)
 
 
 def queue(name: str) -> Queue:
