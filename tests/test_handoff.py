@@ -10,7 +10,7 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import AuditEntry, ChatSession, HelpRequest
-from chatapp.services import events, takeover
+from chatapp.services import events, handoff, takeover
 from chatapp.services.redis_client import get_redis
 from tests.conftest import csrf_from, login, messages_of, new_chat, send
 from tests.services import wait_for
@@ -175,6 +175,13 @@ def test_the_lock_expires_when_no_connection_renews_it(app, client, chat, admin,
     assert r.ttl(key) > 5
     r.expire(key, 1)  # the admin's connection is gone: nothing renews it
     wait_for(lambda: r.get(key) is None, 10, "the lock to expire")
+    with app.app_context():  # the periodic check tells the pages, once
+        assert handoff.end_lapsed_takeovers() == 1
+        assert handoff.end_lapsed_takeovers() == 0
+    assert types_of(app, chat)[-2:] == ["admin.left", "ai.resumed"]
+    assert [entry.actor_name for entry in row(app, AuditEntry, action="takeover_lapsed")] == [
+        "Ada Admin"]
+    assert "joined. The assistant is paused." not in client.get(chat).get_data(as_text=True)
     assert send(client, chat, "Anyone?").status_code == 303
     assert [m.sender for m in messages_of(app, chat)] == ["user", "assistant"]
     assert run_worker().wait(60) == 0

@@ -16,7 +16,7 @@ from sqlalchemy.orm import load_only
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, utcnow
-from chatapp.services import control, events, jobs, lifecycle
+from chatapp.services import control, events, handoff, jobs, lifecycle
 from chatapp.services.conversation import restart_reply
 from chatapp.services.redis_client import get_redis
 from worker import get_app
@@ -101,14 +101,21 @@ def keep_sessions() -> dict[str, int]:
             "purged": done.purged}
 
 
+def end_lapsed_takeovers() -> int:
+    """Announce takeovers whose lock expired (services/handoff.py); returns how many."""
+    with get_app().app_context():
+        return handoff.end_lapsed_takeovers()
+
+
 def schedule_upkeep(config) -> list[threading.Thread]:
-    """Ask for an orphan check every REAPER_INTERVAL seconds, and for the sessions' upkeep every
-    UPKEEP_INTERVAL."""
+    """Ask for an orphan check and a check for lapsed takeovers every REAPER_INTERVAL seconds,
+    and for the sessions' upkeep every UPKEEP_INTERVAL."""
     return [_every(interval, f"{function} schedule",
                    lambda function=function, interval=interval:
                    jobs.enqueue_periodic(function, interval))
             for function, interval in (
                 ("worker.maintenance.reap_orphan_replies", config["REAPER_INTERVAL"]),
+                ("worker.maintenance.end_lapsed_takeovers", config["REAPER_INTERVAL"]),
                 ("worker.maintenance.keep_sessions", config["UPKEEP_INTERVAL"]))]
 
 

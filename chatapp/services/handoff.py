@@ -7,6 +7,8 @@ as it is now (`state_of`), so every page shows the same thing from one event.
 
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app
 
 from chatapp.extensions import db
@@ -34,7 +36,8 @@ from chatapp.services.redis_client import get_redis
 MAX_NOTE = 500
 ACTIONS = {"help_requested": "asked for help", "help_cancelled": "cancelled the help request",
            "help_acknowledged": "acknowledged the help request", "join": "joined (watching)",
-           "leave": "left", "takeover": "took over", "hand_back": "handed back"}
+           "leave": "left", "takeover": "took over", "hand_back": "handed back",
+           "takeover_lapsed": "lost the chat (their connection ended): the assistant answers again"}
 
 
 def open_request(session_id) -> HelpRequest | None:
@@ -155,6 +158,27 @@ def hand_back(chat: ChatSession, admin: User, raw_note: str | None, ip: str | No
     db.session.commit()
     takeover.release(get_redis(), locked.id, admin.id)
     _announce(locked, ["admin.left", "ai.resumed"], admin)
+
+
+def end_lapsed_takeovers() -> int:
+    """Announce the takeovers whose lock expired (their admin's connection died): the assistant
+    answers again, the pages' banners go, the session counts as assisted, and the audit log says
+    so. Returns how many."""
+    count = 0
+    for session_id, holder in takeover.lapsed(get_redis()):
+        chat = db.session.get(ChatSession, uuid.UUID(session_id))
+        admin = db.session.get(User, holder.id)
+        if chat is None or admin is None:
+            continue
+        request = open_request(chat.id)
+        if request is not None and request.state == "joined":
+            request.state = "acknowledged"  # seen by an admin, who is gone: still open
+        chat.admin_assisted = True
+        audit(admin, "takeover_lapsed", chat, None)
+        _commit_and_announce(chat, "admin.left", admin)
+        _announce(chat, ["ai.resumed"], admin)
+        count += 1
+    return count
 
 
 def leave(chat: ChatSession, admin: User, ip: str | None) -> None:

@@ -34,6 +34,8 @@ PERIODIC = {
                                                "fail or re-run replies whose worker died"),
     "worker.maintenance.keep_sessions": ("keep-sessions-",
                                          "idle, end and purge sessions"),
+    "worker.maintenance.end_lapsed_takeovers": ("end-lapsed-takeovers-",
+                                                "announce takeovers whose admin went away"),
 }
 
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import redis
 
 LOCK_KEY = "chat:session:{}:takeover"
+# Every session taken over, and by whom: a lock that expired (its admin's connection died) is found
+# there by `lapsed` and announced, since an expiry itself tells nobody.
+HELD_KEY = "chat:takeovers"
 
 # Renew the lock only for its holder, by the expiry it was taken with.
 _RENEW_SCRIPT = """
@@ -43,6 +46,7 @@ def acquire(r: redis.Redis, session_id, admin_id: int, name: str, ttl: int) -> H
     else when the lock was taken already: compare with `admin_id`)."""
     value = f"{admin_id} {int(ttl)} {name}"
     if r.set(LOCK_KEY.format(session_id), value, nx=True, ex=int(ttl)):
+        r.hset(HELD_KEY, str(session_id), f"{admin_id} {name}")
         return Holder(admin_id, name)
     return holder(r, session_id) or acquire(r, session_id, admin_id, name, ttl)  # just expired
 
@@ -63,4 +67,20 @@ def renew(r: redis.Redis, session_id, user_id: int) -> bool:
 
 def release(r: redis.Redis, session_id, admin_id: int) -> bool:
     """Give the lock up if `admin_id` holds it; True when they did."""
-    return bool(r.eval(_RELEASE_SCRIPT, 1, LOCK_KEY.format(session_id), str(admin_id)))
+    released = bool(r.eval(_RELEASE_SCRIPT, 1, LOCK_KEY.format(session_id), str(admin_id)))
+    if released:
+        r.hdel(HELD_KEY, str(session_id))
+    return released
+
+
+def lapsed(r: redis.Redis) -> list[tuple[str, Holder]]:
+    """The sessions whose lock expired without being released, with who held it; each is
+    returned once, to the one caller that claims it."""
+    found = []
+    for session_id, value in r.hgetall(HELD_KEY).items():
+        session_id = session_id.decode() if isinstance(session_id, bytes) else session_id
+        if r.exists(LOCK_KEY.format(session_id)) or not r.hdel(HELD_KEY, session_id):
+            continue
+        admin_id, name = (value.decode() if isinstance(value, bytes) else value).split(" ", 1)
+        found.append((session_id, Holder(int(admin_id), name)))
+    return found
