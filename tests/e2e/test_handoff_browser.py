@@ -36,6 +36,7 @@ def test_help_takeover_messages_both_ways_and_hand_back(cara_on_a_phone, page, m
     expect(ada.locator("#handoff")).to_contain_text("You have taken over this chat")
     expect(cara.locator("#handoff")).to_contain_text(
         "Ada Admin joined. The assistant is paused: Ada Admin answers your messages.")
+    expect(cara.locator(".quick-actions")).to_be_hidden()  # the assistant's actions are put away
 
     # Cara writes: the message reaches Ada live, and the assistant stays quiet
     cara.get_by_label("Message").press_sequentially("Can you check the estimate?")
@@ -55,6 +56,7 @@ def test_help_takeover_messages_both_ways_and_hand_back(cara_on_a_phone, page, m
     ada.get_by_label("Note for the assistant (optional)").fill("Quoted 40 days")
     ada.get_by_role("button", name="Hand back").click()
     expect(cara.locator("#handoff")).to_contain_text("Ada Admin handed back: the assistant answers again.")
+    expect(cara.locator(".quick-actions")).to_be_visible()
     expect(ada.locator("#handoff")).to_contain_text("Ada Admin handed back")
     expect(ada.get_by_role("button", name="Take over")).to_be_visible()
 
