@@ -42,7 +42,7 @@ def main() -> int:
             _wait_for_port("127.0.0.1", REDIS_PORT)
         os.environ.update(env)
         logins = _prepare_database()
-        children.append(_spawn([sys.executable, "-m", "worker", "llm", "default"], env))
+        children.append(_spawn([sys.executable, "-m", "worker", "llm", "notify", "default"], env))
         children.append(_spawn([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
                                 "wsgi:app"], env))
         url = f"http://{HOST}:{PORT}"

@@ -6,13 +6,14 @@ import time
 
 from flask import current_app
 from redis.client import Pipeline
-from rq import Queue
+from rq import Queue, Retry
 
 from chatapp.services.redis_client import get_redis
 
 LLM_QUEUE = "llm"
+NOTIFY_QUEUE = "notify"
 DEFAULT_QUEUE = "default"
-QUEUES = (LLM_QUEUE, DEFAULT_QUEUE)
+QUEUES = (LLM_QUEUE, NOTIFY_QUEUE, DEFAULT_QUEUE)
 
 
 def queue(name: str) -> Queue:
@@ -31,6 +32,8 @@ PERIODIC = {
                                                "fail or re-run replies whose worker died"),
     "worker.maintenance.keep_sessions": ("keep-sessions-",
                                          "idle, end and purge sessions"),
+    "worker.notify.check_critical": ("check-critical-",
+                                     "check for provider outages, backlogs and failing jobs"),
 }
 
 
@@ -81,4 +84,20 @@ def enqueue_reply(message_id: int, attempt: int = 0, pipeline: Pipeline | None =
         result_ttl=3600,
         failure_ttl=7 * 86400,
         description=f"reply to message {message_id}",
+    )
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    """Queue the sending of alert delivery `delivery_id` on the notify queue, retried after
+    each of ALERT_RETRY_DELAYS when it fails for a passing reason (once: the job id names it)."""
+    delays = [int(delay) for delay in current_app.config["ALERT_RETRY_DELAYS"]]
+    queue(NOTIFY_QUEUE).enqueue(
+        "worker.notify.deliver_alert",
+        delivery_id,
+        job_id=f"alert-delivery-{delivery_id}",
+        job_timeout=60,
+        retry=Retry(max=len(delays), interval=delays) if delays else None,
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+        description=f"send alert delivery {delivery_id}",
     )
