@@ -123,7 +123,7 @@ def _deliveries(alert: Alert, now: datetime) -> list[AlertDelivery]:
         if settings.sms_enabled and settings.phone and alert_channels.sms_enabled():
             channels.append(("sms", settings.phone))
         for channel, address in channels:
-            delivery = AlertDelivery(alert=alert, recipient_id=admin.id, channel=channel,
+            delivery = AlertDelivery(alert_id=alert.id, recipient_id=admin.id, channel=channel,
                                      address=address, status="queued", created_at=now)
             if quiet:
                 delivery.status, delivery.last_error = "suppressed", "quiet hours"
