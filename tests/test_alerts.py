@@ -25,7 +25,7 @@ from chatapp.extensions import db
 from chatapp.models import Alert, AlertDelivery, ChatMessage, ChatSession, User
 from chatapp.services import alert_checks
 from chatapp.services.alerts import raise_alert
-from tests.conftest import csrf_from, login
+from tests.conftest import PASSWORD, csrf_from, login, sqlite_app
 from tests.services import free_port, wait_for
 
 PUBLIC_URL = "https://chat.example.com"
@@ -472,3 +472,24 @@ def test_jobs_failing_raise_job_failures(app, client, admin, redis_url, run_work
     assert run_checks(app) == ["job_failures"]
     assert "Jobs failing: More than 1 jobs of queue default failed within 10 minutes" \
         in alerts_page(client)
+
+
+def test_on_the_embedded_sqlite_database(app_config, tmp_path):
+    """Quiet hours (times stored by SQLite as text) and the provider check (SQLite's naive
+    datetimes) work on the embedded default's database too."""
+    app = sqlite_app(app_config, tmp_path / "chatapp.db", ALERT_OUTBOX_DIR=str(tmp_path))
+    web = app.test_client()
+    with app.app_context():
+        ada = User(email="ada@example.com", display_name="Ada Admin", role="admin")
+        ada.set_password(PASSWORD)
+        db.session.add(ada)
+        db.session.commit()
+    assert login(web, "ada@example.com").status_code == 302
+    assert save_alert_settings(web, quiet_start="00:00", quiet_end="23:59").status_code == 303
+    failed_reply(app, 7)
+    failed_reply(app, 1)
+    with app.app_context():
+        raise_alert("help_request", summary="Help with Acme")
+        assert alert_checks.run_checks() == ["provider_down"]
+    assert [(d.status, d.last_error) for d in deliveries(app)] == [
+        ("suppressed", "quiet hours"), ("queued", None)]
