@@ -66,6 +66,7 @@ def _environment() -> dict[str, str]:
     env.setdefault("CHATAPP_HTMX_SOURCE", "vendored")
     env.setdefault("CHATAPP_SESSION_COOKIE_SECURE", "false")  # plain HTTP on loopback
     env.setdefault("CHATAPP_BIND", f"{HOST}:{PORT}")
+    env.setdefault("CHATAPP_PUBLIC_URL", f"http://{HOST}:{PORT}")  # links in alerts
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

@@ -55,7 +55,7 @@ def send_email(to: str, subject: str, body: str, name: str) -> None:
     message["From"] = config["SMTP_FROM"]
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain="chatapp")
     message.set_content(body)
     if transport == "file":
