@@ -86,9 +86,16 @@ class Inbox:
         return "250 OK"
 
 
-def smtp_server(port: int) -> tuple[Controller, Inbox]:
+class Refusing(Inbox):
+    """An SMTP server's handler that knows no recipient."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 No such user here"
+
+
+def smtp_server(port: int, inbox: Inbox | None = None) -> tuple[Controller, Inbox]:
     """A local SMTP server on `port`, started."""
-    inbox = Inbox()
+    inbox = inbox or Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, inbox
@@ -270,6 +277,38 @@ def test_smtp_down_then_up_is_sent_on_a_retry(app, client, admin, run_worker, wo
     assert [m["Subject"] for m in inbox.messages] == [
         "[chatapp] System alert: Nightly export failed"]
     assert "sent after 2 attempts" in alerts_page(client)
+
+
+def test_a_recipient_refused_by_smtp_is_a_permanent_failure(app, client, admin, run_worker,
+                                                             worker_env):
+    port = free_port()
+    controller, inbox = smtp_server(port, Refusing())
+    try:
+        with app.app_context():
+            raise_alert("system", summary="Nightly export failed")
+        env = {**worker_env, "CHATAPP_ALERT_EMAIL_TRANSPORT": "smtp",
+               "CHATAPP_SMTP_HOST": "127.0.0.1", "CHATAPP_SMTP_PORT": str(port)}
+        assert run_worker("notify", env=env).wait(60) == 0
+    finally:
+        controller.stop()
+    assert inbox.messages == []
+    [delivery] = deliveries(app)
+    assert (delivery.status, delivery.attempts) == ("failed", 1)  # no retry
+    assert "failed after 1 attempt — SMTP refused the recipient: 550 5.1.1 No such user here" \
+        in alerts_page(client)
+
+
+def test_a_delivery_sent_is_not_sent_again(app, admin, run_worker, worker_env, outbox,
+                                           redis_url):
+    with app.app_context():
+        raise_alert("system", summary="Nightly export failed")
+    assert run_worker("notify", env=worker_env).wait(60) == 0
+    [delivery] = deliveries(app)
+    Queue("notify", connection=redis.Redis.from_url(redis_url)).enqueue(
+        "worker.notify.deliver_alert", delivery.id)  # again, as a duplicate job would
+    assert run_worker("notify", env=worker_env).wait(60) == 0
+    assert len(outbox_messages(outbox)) == 1
+    assert deliveries(app)[0].attempts == 1
 
 
 def test_a_transient_failure_is_recorded_as_failed_once_the_retries_are_spent(

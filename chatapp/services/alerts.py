@@ -12,6 +12,7 @@ within ALERT_MERGE_MINUTES (same kind, session and summary) only counts up that 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import uuid
@@ -38,7 +39,8 @@ CLOCK = re.compile(r"^[0-2][0-9]:[0-5][0-9]$")
 def raise_alert(kind: str, *, summary: str, session_id=None, user_id=None,
                 details: dict | None = None) -> None:
     """Record an alert of `kind` (one of ALERT_KINDS) and queue its deliveries to the admins;
-    an identical alert raised within the merge window is counted instead. Commits."""
+    an identical alert raised within the merge window is counted instead. Commits the SQL
+    session (with whatever the caller added to it), then queues the jobs."""
     if kind not in ALERT_KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     summary = summary.strip()[:500]
@@ -160,7 +162,7 @@ def save_settings(user: User, form) -> AlertSettings:
     if (start is None) != (end is None):
         raise ValueError("Give both the start and the end of quiet hours, or neither.")
     zone = form.get("timezone", "").strip()
-    if zone not in available_timezones():
+    if zone not in _time_zones():
         raise ValueError("Choose a time zone by its name, for example Europe/Berlin or UTC.")
     settings = db.session.get(AlertSettings, user.id) or AlertSettings(user_id=user.id)
     settings.email_enabled = form.get("email_enabled") == "on"
@@ -179,3 +181,8 @@ def _clock(value: str, label: str) -> time | None:
         with contextlib.suppress(ValueError):  # 25:00
             return time.fromisoformat(value)
     raise ValueError(f"Write the {label} of quiet hours as HH:MM (24-hour clock), e.g. 22:00.")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the tz database: once per process
