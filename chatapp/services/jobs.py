@@ -90,7 +90,8 @@ def enqueue_reply(message_id: int, attempt: int = 0, pipeline: Pipeline | None =
 def enqueue_delivery(delivery_id: int) -> None:
     """Queue the sending of alert delivery `delivery_id` on the notify queue, retried after
     each of ALERT_RETRY_DELAYS when it fails for a passing reason (once: the job id names it)."""
-    delays = [int(delay) for delay in current_app.config["ALERT_RETRY_DELAYS"]]
+    delays = current_app.config["ALERT_RETRY_DELAYS"]
+    delays = [int(delay) for delay in (delays if isinstance(delays, list) else [delays])]
     queue(NOTIFY_QUEUE).enqueue(
         "worker.notify.deliver_alert",
         delivery_id,
