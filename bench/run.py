@@ -93,7 +93,8 @@ class Chatapp:
                        env=self.env, cwd=ROOT, check=True, capture_output=True)
         self.processes["web"] = self._spawn([sys.executable, "-m", "gunicorn", "-c",
                                              "deploy/gunicorn.conf.py", "wsgi:app"])
-        self.processes["workers"] = self._spawn([sys.executable, "-m", "worker", "llm", "default"])
+        self.processes["workers"] = self._spawn([sys.executable, "-m", "worker", "llm", "notify",
+                                                 "default", "media"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from chatapp import (
         account,
         admin,
+        alerting,
         api,
         auth,
         chats,
@@ -67,8 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
-                      admin.bp, console.bp, account.bp, health.bp, sharing.bp, search.bp,
-                      handoff.bp):
+                      admin.bp, console.bp, alerting.bp, account.bp, health.bp, sharing.bp,
+                      search.bp, handoff.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     console.init_app(app)

@@ -65,6 +65,28 @@ DEFAULTS = {
     "RATE_LIMIT_SHARED_LINKS": 60,  # shared pages opened per address (token guessing)
     # Admin console
     "CONSOLE_POLL_SECONDS": 5,  # how often an open console refreshes its list (while shown)
+    # Alerts to admins (services/alerts.py; docs/admin-guide.md)
+    "PUBLIC_URL": "http://127.0.0.1:8000",  # how admins reach chatapp: links in alerts
+    "ALERT_EMAIL_TRANSPORT": "file",  # "file" (instance/outbox/, read at /admin/outbox), "smtp", "ses"
+    "ALERT_SMS_TRANSPORT": "none",  # "none" or "sns"
+    "ALERT_OUTBOX_DIR": None,  # None: instance/outbox
+    "ALERT_MERGE_MINUTES": 10,  # an identical alert raised within this window is counted, not sent
+    "ALERT_RATE_LIMIT_PER_HOUR": 10,  # messages per admin, kind and channel; more are suppressed
+    "ALERT_RETRY_DELAYS": [10, 60, 300],  # seconds before each retry of a transient failure
+    "ALERT_CHECK_INTERVAL": 60.0,  # seconds between checks for critical errors
+    "ALERT_PROVIDER_DOWN_MINUTES": 5,  # replies failing, none succeeding, this long: provider_down
+    "ALERT_QUEUE_BACKLOG": 100,  # jobs waiting in one queue beyond this: queue_backlog
+    "ALERT_JOB_FAILURES": 10,  # failed jobs more than this within ALERT_JOB_FAILURES_MINUTES
+    "ALERT_JOB_FAILURES_MINUTES": 10,
+    "SMTP_HOST": "localhost",
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,  # from the environment only (CHATAPP_SMTP_PASSWORD)
+    "SMTP_STARTTLS": False,
+    "SMTP_TIMEOUT": 10.0,
+    "SMTP_FROM": "chatapp <alerts@localhost>",  # the sender of alert email (SMTP and SES)
+    "AWS_REGION": "us-east-1",  # SES and SNS; credentials: boto3's usual AWS_* variables or role
+    "AWS_ENDPOINT_URL": None,  # another SES/SNS endpoint (a local test server)
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

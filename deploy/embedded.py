@@ -42,8 +42,8 @@ def main() -> int:
             _wait_for_port("127.0.0.1", REDIS_PORT)
         os.environ.update(env)
         logins = _prepare_database()
-        # One process for replies (llm), one for default, notify and media (worker/__main__.py).
-        children.append(_spawn([sys.executable, "-m", "worker", "llm", "default", "notify",
+        # One process for replies (llm), one for notify, default and media (worker/__main__.py).
+        children.append(_spawn([sys.executable, "-m", "worker", "llm", "notify", "default",
                                 "media"], env))
         children.append(_spawn([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
                                 "wsgi:app"], env))
@@ -68,6 +68,7 @@ def _environment() -> dict[str, str]:
     env.setdefault("CHATAPP_HTMX_SOURCE", "vendored")
     env.setdefault("CHATAPP_SESSION_COOKIE_SECURE", "false")  # plain HTTP on loopback
     env.setdefault("CHATAPP_BIND", f"{HOST}:{PORT}")
+    env.setdefault("CHATAPP_PUBLIC_URL", f"http://{HOST}:{PORT}")  # links in alerts
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

@@ -223,7 +223,7 @@ def run_worker(subprocess_env):
 
     def start(*queues: str, burst: bool = True, env: dict | None = None) -> subprocess.Popen:
         command = [sys.executable, "-m", "worker", *(["--burst"] if burst else []),
-                   *(queues or ("llm", "default"))]
+                   *(queues or ("llm", "notify", "default", "media"))]
         process = subprocess.Popen(command, cwd=ROOT, env={**subprocess_env, **(env or {})},
                                    start_new_session=True)  # its group: it and its children
         processes.append(process)

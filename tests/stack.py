@@ -33,7 +33,8 @@ class Stack:
         self.start_redis()
         self._spawn("web", [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
                             "wsgi:app"])
-        self._spawn("workers", [sys.executable, "-m", "worker", "llm", "default"])
+        self._spawn("workers", [sys.executable, "-m", "worker", "llm", "notify", "default",
+                                "media"])
         wait_for(self._healthy, 30, "the private stack to answer", interval=0.2)
         return self
 

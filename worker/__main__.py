@@ -16,7 +16,8 @@ import sys
 
 # chatapp.services.jobs.QUEUES, spelled out: nothing of chatapp may load before gevent patches.
 CONCURRENT_QUEUE = "llm"
-DEFAULT_QUEUES = ("llm", "default", "notify", "media")
+# notify before default: an alert is not held up by upkeep jobs (the llm queue has its own process).
+DEFAULT_QUEUES = ("llm", "notify", "default", "media")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -24,7 +25,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("queues", nargs="*", default=list(DEFAULT_QUEUES),
-                        help="queues to work, in priority order (default: llm default notify media)")
+                        help="queues to work, in priority order (default: llm notify default media)")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="replies written at once by the llm worker (default: "
@@ -76,7 +77,9 @@ def _work(args: argparse.Namespace) -> None:
     if not args.burst:
         schedule_upkeep(app.config)
     quiet_upkeep_in_rq_log()
-    worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"])
+    # The scheduler puts jobs whose retry waits (alert deliveries) back in their queue.
+    worker.work(burst=args.burst, logging_level=app.config["LOG_LEVEL"],
+                with_scheduler=not isinstance(worker, GreenletWorker))
 
 
 def _run_both(args: argparse.Namespace) -> int:

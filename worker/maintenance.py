@@ -109,14 +109,16 @@ def end_lapsed_takeovers() -> int:
 
 def schedule_upkeep(config) -> list[threading.Thread]:
     """Ask for an orphan check and a check for lapsed takeovers every REAPER_INTERVAL seconds,
-    and for the sessions' upkeep every UPKEEP_INTERVAL."""
+    for the sessions' upkeep every UPKEEP_INTERVAL, and for the critical-error checks every
+    ALERT_CHECK_INTERVAL."""
     return [_every(interval, f"{function} schedule",
                    lambda function=function, interval=interval:
                    jobs.enqueue_periodic(function, interval))
             for function, interval in (
                 ("worker.maintenance.reap_orphan_replies", config["REAPER_INTERVAL"]),
                 ("worker.maintenance.end_lapsed_takeovers", config["REAPER_INTERVAL"]),
-                ("worker.maintenance.keep_sessions", config["UPKEEP_INTERVAL"]))]
+                ("worker.maintenance.keep_sessions", config["UPKEEP_INTERVAL"]),
+                ("worker.notify.check_critical", config["ALERT_CHECK_INTERVAL"]))]
 
 
 def checkpoint_sqlite(path: str) -> tuple[int, int, int]:

@@ -6,16 +6,17 @@ import time
 
 from flask import current_app
 from redis.client import Pipeline
-from rq import Queue
+from rq import Queue, Retry
 
 from chatapp.services.redis_client import get_redis
 
 LLM_QUEUE = "llm"
-DEFAULT_QUEUE = "default"
 NOTIFY_QUEUE = "notify"
+DEFAULT_QUEUE = "default"
 MEDIA_QUEUE = "media"
-# Replies (llm) have a worker process of their own: uploads and alerts never hold them up.
-QUEUES = (LLM_QUEUE, DEFAULT_QUEUE, NOTIFY_QUEUE, MEDIA_QUEUE)
+# Replies (llm) have a worker process of their own: uploads and alerts never hold them up; notify
+# comes before default there, so an alert is not held up by upkeep jobs.
+QUEUES = (LLM_QUEUE, NOTIFY_QUEUE, DEFAULT_QUEUE, MEDIA_QUEUE)
 
 
 def queue(name: str) -> Queue:
@@ -36,6 +37,8 @@ PERIODIC = {
                                          "idle, end and purge sessions"),
     "worker.maintenance.end_lapsed_takeovers": ("end-lapsed-takeovers-",
                                                 "announce takeovers whose admin went away"),
+    "worker.notify.check_critical": ("check-critical-",
+                                     "check for provider outages, backlogs and failing jobs"),
 }
 
 
@@ -86,4 +89,21 @@ def enqueue_reply(message_id: int, attempt: int = 0, pipeline: Pipeline | None =
         result_ttl=3600,
         failure_ttl=7 * 86400,
         description=f"reply to message {message_id}",
+    )
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    """Queue the sending of alert delivery `delivery_id` on the notify queue, retried after
+    each of ALERT_RETRY_DELAYS when it fails for a passing reason (once: the job id names it)."""
+    delays = current_app.config["ALERT_RETRY_DELAYS"]
+    delays = [int(delay) for delay in (delays if isinstance(delays, list) else [delays])]
+    queue(NOTIFY_QUEUE).enqueue(
+        "worker.notify.deliver_alert",
+        delivery_id,
+        job_id=f"alert-delivery-{delivery_id}",
+        job_timeout=60,
+        retry=Retry(max=len(delays), interval=delays) if delays else None,
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+        description=f"send alert delivery {delivery_id}",
     )

@@ -1,6 +1,7 @@
 """Human handoff in Chromium with two browser contexts: Cara on a phone asks for help, Ada (an
-admin, on a desktop) sees it, takes over, and they write to each other live (typing shown both
-ways); Ada hands back and the assistant answers Cara again."""
+admin, on a desktop) gets the alert, finds the chat flagged in the console, takes over, and they
+write to each other live (typing shown both ways); Ada hands back and the assistant answers Cara
+again."""
 
 from __future__ import annotations
 
@@ -26,7 +27,16 @@ def test_help_takeover_messages_both_ways_and_hand_back(cara_on_a_phone, page, m
 
     ada = page
     sign_in(ada, "ada@example.com")
-    ada.goto(cara.url.replace("/chats/", "/admin/sessions/"))
+    # the alert: delivered by email (the file outbox of the embedded default), linking to the
+    # console, where the chat is flagged; its name opens the admin's live page
+    ada.get_by_role("link", name="Alerts").click()
+    alert = ada.locator("li", has_text="Cara Consultant asks for help").first
+    expect(alert.locator(".badge")).to_have_text("sent", timeout=30000)
+    session_id = cara.url.rsplit("/", 1)[1]
+    ada.goto(f"/admin/console?session={session_id}")
+    row = ada.locator(f"#console-session-{session_id}")
+    expect(row.locator(".flag")).to_contain_text("Help")
+    row.get_by_role("link").first.click()
     expect(ada.locator("#live-status")).to_have_attribute("data-state", "live", timeout=30000)
     expect(ada.locator("#handoff")).to_contain_text(
         "Cara Consultant asks for help: “Client asks for a quote”")
