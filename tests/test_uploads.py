@@ -5,19 +5,26 @@ unsafe files quarantined with the reason and an alert; bad uploads refused with 
 from __future__ import annotations
 
 import io
+import socketserver
+import struct
+import threading
 import zipfile
+from urllib.parse import parse_qs, urlparse
 
 import boto3
 import httpx
 import pytest
+import redis
 from botocore.exceptions import ClientError
 from fpdf import FPDF
 from PIL import ExifTags, Image
+from rq import Queue
 
 from chatapp.extensions import db
 from chatapp.models import Alert, Attachment
 from chatapp.services.storage import get_storage
 from tests.conftest import csrf_from, login, new_chat
+from tests.services import free_port
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 BUCKET = "chatapp-uploads"
@@ -134,6 +141,8 @@ def test_files_are_stored_scanned_read_and_served(app, client, consultant, run_w
     assert [(a["status"], a["reason"], a["has_text"]) for a in shown] == [("clean", None, True)] * 3
     for attachment, (_, content) in zip(shown, files, strict=True):
         assert fetch(client, attachment["url"]) == (200, content)
+        if attachment["url"].startswith("http"):  # S3: presigned for SIGNED_URL_SECONDS
+            assert parse_qs(urlparse(attachment["url"]).query)["X-Amz-Expires"] == ["300"]
     with app.app_context():
         texts = db.session.scalars(db.select(Attachment.extracted_text)
                                    .order_by(Attachment.id)).all()
@@ -263,3 +272,74 @@ def test_signed_out_visitors_cannot_upload_or_list(client, app, make_user, local
     anonymous = app.test_client()
     assert anonymous.get(chat + "/attachments").status_code == 302
     assert anonymous.post(chat + "/attachments").status_code in (302, 400)
+
+
+def test_the_media_job_does_its_work_once(app, client, consultant, run_worker, local):
+    chat = new_chat(client)
+    upload(client, chat, [("photo.png", png())])
+    process(run_worker, local)
+    [before] = listed(client, chat)
+    with app.app_context():
+        thumbnail = db.session.scalar(db.select(Attachment.thumbnail_key))
+        queue = Queue("media", connection=redis.Redis.from_url(app.config["REDIS_URL"]))
+        job = queue.enqueue("worker.media.process_attachment", before["id"])
+    process(run_worker, local)
+    assert job.get_status(refresh=True) == "finished" and job.return_value() == "clean"
+    [after] = listed(client, chat)
+    assert after["status"] == "clean"
+    with app.app_context():  # no second thumbnail
+        assert db.session.scalar(db.select(Attachment.thumbnail_key)) == thumbnail
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), "orange").save(out, "PNG")
+    return out.getvalue()
+
+
+class FakeClamd(socketserver.BaseRequestHandler):
+    """clamd's INSTREAM command: FOUND for data holding b"MALWARE-MARKER", else OK."""
+
+    def handle(self):
+        assert self.request.recv(10) == b"zINSTREAM\0"
+        data = b""
+        while True:
+            header = b""
+            while len(header) < 4:
+                header += self.request.recv(4 - len(header))
+            (size,) = struct.unpack("!L", header)
+            if size == 0:
+                break
+            while size:
+                chunk = self.request.recv(size)
+                data += chunk
+                size -= len(chunk)
+        found = b"MALWARE-MARKER" in data
+        self.request.sendall(b"stream: Fake.Test.Sig FOUND\0" if found else b"stream: OK\0")
+
+
+@pytest.fixture
+def clamd_url():
+    """A stand-in for ClamAV's clamd on a loopback port."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), FakeClamd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_clamd_verdicts_decide_when_configured(client, consultant, run_worker, local, clamd_url):
+    chat = new_chat(client)
+    upload(client, chat, [("a.txt", b"plain notes"), ("b.txt", b"notes MALWARE-MARKER")])
+    process(run_worker, {**local, "CHATAPP_CLAMD_URL": clamd_url})
+    assert [(a["status"], a["reason"]) for a in listed(client, chat)] == [
+        ("clean", None), ("quarantined", "Malware found: Fake.Test.Sig.")]
+
+
+def test_clamd_unreachable_means_failed_never_clean(client, consultant, run_worker, local):
+    chat = new_chat(client)
+    upload(client, chat, [("a.txt", b"plain notes")])
+    process(run_worker, {**local, "CHATAPP_CLAMD_URL": f"tcp://127.0.0.1:{free_port()}"})
+    [attachment] = listed(client, chat)
+    assert attachment["status"] == "failed" and attachment["url"] is None
+    assert "could not be read" in attachment["reason"]

@@ -66,11 +66,13 @@ class S3Storage:
 
     def __init__(self, config):
         import boto3
+        from botocore.config import Config
 
         self.bucket = config["S3_BUCKET"]
         self.prefix = config["S3_PREFIX"] or ""
         self.client = boto3.client("s3", region_name=config["AWS_REGION"],
-                                   endpoint_url=config["AWS_ENDPOINT_URL"])
+                                   endpoint_url=config["AWS_ENDPOINT_URL"],
+                                   config=Config(signature_version="s3v4"))  # every region
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data` under `key`."""
