@@ -265,13 +265,19 @@ def test_names_are_sanitized_and_type_comes_from_content(client, consultant, loc
         ("x" * 116 + ".txt", "text/plain")]
 
 
-def test_signed_out_visitors_cannot_upload_or_list(client, app, make_user, local):
-    user = make_user("cara@example.com")
-    login(client, user.email)
+def test_signed_out_visitors_are_sent_to_sign_in(client, app, consultant, run_worker, local):
     chat = new_chat(client)
+    upload(client, chat, [("fees.csv", b"a,b\n1,2\n")])
+    process(run_worker, local)
+    [attachment] = listed(client, chat)
     anonymous = app.test_client()
-    assert anonymous.get(chat + "/attachments").status_code == 302
-    assert anonymous.post(chat + "/attachments").status_code in (302, 400)
+    token = csrf_from(anonymous.get("/login").get_data(as_text=True))
+    for response in (anonymous.get(chat + "/attachments"), anonymous.get(attachment["url"]),
+                     anonymous.post(chat + "/attachments", data={
+                         "csrf_token": token, "files": [(io.BytesIO(b"x,y\n"), "a.csv")]},
+                         content_type="multipart/form-data")):
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert len(listed(client, chat)) == 1
 
 
 def test_the_media_job_does_its_work_once(app, client, consultant, run_worker, local):
