@@ -349,3 +349,26 @@ def test_clamd_unreachable_means_failed_never_clean(client, consultant, run_work
     [attachment] = listed(client, chat)
     assert attachment["status"] == "failed" and attachment["url"] is None
     assert "could not be read" in attachment["reason"]
+
+
+def broken_docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document><w:body>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("broken.docx", broken_docx()),
+    ("broken.pdf", b"%PDF-1.7\nnot really a PDF"),
+])
+def test_files_that_cannot_be_read_are_failed_with_the_reason(app, client, consultant,
+                                                             run_worker, local, name, content):
+    chat = new_chat(client)
+    assert upload(client, chat, [(name, content)]).status_code == 201
+    process(run_worker, local)
+    [attachment] = listed(client, chat)
+    assert attachment["status"] == "failed" and attachment["url"] is None
+    assert "could not be read" in attachment["reason"]
+    with app.app_context():
+        assert db.session.scalar(db.select(Alert.summary)).startswith(f"Upload failed: {name}")

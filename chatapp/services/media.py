@@ -10,6 +10,7 @@ import socket
 import struct
 import zipfile
 from urllib.parse import urlparse
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import ElementTree
 from PIL import Image
@@ -52,8 +53,11 @@ def _is_zip(data: bytes) -> bool:
 
 
 def _check_archive(data: bytes) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        entries = archive.infolist()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"The document could not be read: {error}") from error
     total = sum(entry.file_size for entry in entries)
     packed = sum(entry.compress_size for entry in entries) or 1
     if len(entries) > ZIP_MAX_ENTRIES:
@@ -104,8 +108,11 @@ def extract_text(data: bytes, content_type: str) -> str | None:
         except Exception as error:  # pypdf raises many kinds for broken files
             raise ValueError(f"The PDF could not be read: {error}") from error
     elif content_type == DOCX:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            root = ElementTree.fromstring(archive.read("word/document.xml"))
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                root = ElementTree.fromstring(archive.read("word/document.xml"))
+        except (zipfile.BadZipFile, ParseError) as error:
+            raise ValueError(f"The document could not be read: {error}") from error
         text = "\n".join("".join(node.text or "" for node in paragraph.iter(_WORD + "t"))
                          for paragraph in root.iter(_WORD + "p"))
     elif content_type.startswith("text/"):
