@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    attachments.init_app(app)
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import flask
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -18,22 +19,46 @@ from chatapp.services import storage, uploads
 bp = Blueprint("attachments", __name__)
 
 
+class Request(flask.Request):
+    """Flask's request allowing the upload route a body of every file at its limit plus the form
+    around them (elsewhere MAX_CONTENT_LENGTH holds); known from the route, so it holds already
+    when the CSRF check reads the form."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and self.endpoint == "attachments.upload":
+            config = current_app.config
+            return config["UPLOAD_MAX_BYTES"] * config["UPLOAD_MAX_FILES"] + 1024 * 1024
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+def init_app(app: flask.Flask) -> None:
+    """Use the request class that lets uploads through."""
+    app.request_class = Request
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    config = current_app.config
+    return error_response(413, f"The upload is larger than the limit of "
+                               f"{config['UPLOAD_MAX_FILES']} files of "
+                               f"{uploads.size_text(config['UPLOAD_MAX_BYTES'])}.")
+
+
 @bp.post("/chats/<uuid:session_id>/attachments")
 @login_required
 def upload(session_id: uuid.UUID):
     """Store the files sent as `files` (multipart, several) as attachments of the user's chat;
     201 with them, pending until the media job has scanned them."""
     chat = owned_session(session_id)
-    config = current_app.config
-    max_bytes, max_files = config["UPLOAD_MAX_BYTES"], config["UPLOAD_MAX_FILES"]
-    # Room for every file at its limit plus the form around them; each file is checked below.
-    request.max_content_length = max_bytes * max_files + 1024 * 1024
-    try:
-        files = [(item.filename, item.read(max_bytes + 1))
-                 for item in request.files.getlist("files") if item.filename or item.content_length]
-    except RequestEntityTooLarge:
-        return error_response(413, f"The upload is larger than the limit of {max_files} files "
-                                   f"of {max_bytes // (1024 * 1024)} MB.")
+    max_bytes, max_files = current_app.config["UPLOAD_MAX_BYTES"], current_app.config[
+        "UPLOAD_MAX_FILES"]
+    files = [(item.filename, item.read(max_bytes + 1))
+             for item in request.files.getlist("files") if item.filename]
     try:
         ready = uploads.check(files, max_bytes, max_files)
     except uploads.Rejected as rejected:

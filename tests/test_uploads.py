@@ -230,6 +230,8 @@ def exe() -> bytes:
 
 @pytest.mark.parametrize(("config", "files", "status", "message"), [
     ({"UPLOAD_MAX_BYTES": 1000}, [("big.csv", b"a" * 1001)], 413, "limit of 1000 bytes"),
+    ({"UPLOAD_MAX_BYTES": 1000, "UPLOAD_MAX_FILES": 1}, [("huge.csv", b"a" * 2_000_000)], 413,
+     "limit of 1 files of 1000 bytes"),
     ({}, [("invoice.pdf", exe())], 415, "Allowed: PDF, PNG, JPEG"),
     ({}, [("data.zip", b"PK\x03\x04rest")], 415, "not of an allowed type"),
     ({}, [("photo.png", b"\x89PNG\r\n\x1a\nbroken")], 415, "could not be read"),
@@ -246,6 +248,13 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(app, client, consultant, 
     assert response.status_code == status
     assert message in response.get_json()["error"]["message"]
     assert listed(client, chat) == []
+
+
+def test_files_of_several_megabytes_are_taken(client, consultant, local):
+    chat = new_chat(client)
+    response = upload(client, chat, [("a.txt", b"a" * 3_000_000), ("b.txt", b"b" * 3_000_000)])
+    assert response.status_code == 201
+    assert [a["size"] for a in response.get_json()["attachments"]] == [3_000_000] * 2
 
 
 def test_an_upload_without_csrf_token_is_refused(client, consultant, local):

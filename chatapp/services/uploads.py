@@ -124,7 +124,7 @@ def check(files: list[tuple[str, bytes]], max_bytes: int, max_files: int) -> lis
         if not data:
             raise Rejected(422, f"{name} is empty.")
         if len(data) > max_bytes:
-            raise Rejected(413, f"{name} is larger than the limit of {_size(max_bytes)}.")
+            raise Rejected(413, f"{name} is larger than the limit of {size_text(max_bytes)}.")
         content_type = sniff(data, name)
         if content_type is None:
             raise Rejected(415, f"{name} is not of an allowed type. Allowed: "
@@ -174,5 +174,6 @@ def to_json(attachment: Attachment) -> dict:
     }
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
+    """A byte count as people read it ("20 MB", "1000 bytes")."""
     return f"{count / (1024 * 1024):g} MB" if count >= 1024 * 1024 else f"{count} bytes"
