@@ -8,6 +8,7 @@ import io
 import socketserver
 import struct
 import threading
+import wave
 import zipfile
 from urllib.parse import parse_qs, urlparse
 
@@ -272,6 +273,27 @@ def test_names_are_sanitized_and_type_comes_from_content(client, consultant, loc
     assert [(a["name"], a["content_type"]) for a in response.get_json()["attachments"]] == [
         ("passwd.md", "text/markdown"), ("image.pdf", "image/jpeg"),
         ("x" * 116 + ".txt", "text/plain")]
+
+
+def wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\0" * 800)
+    return out.getvalue()
+
+
+def test_voice_note_audio_types_are_taken_by_their_content(client, consultant, local):
+    chat = new_chat(client)
+    response = upload(client, chat, [
+        ("note.bin", wav()), ("note.wav", b"OggS\0\2" + b"\0" * 40),
+        ("note", b"\x1a\x45\xdf\xa3" + b"\x9f" * 40), ("a.mp3", b"ID3\4\0" + b"\0" * 40),
+        ("b.m4a", b"\0\0\0\x20ftypM4A " + b"\0" * 40)])
+    assert response.status_code == 201
+    assert [a["content_type"] for a in response.get_json()["attachments"]] == [
+        "audio/wav", "audio/ogg", "audio/webm", "audio/mpeg", "audio/mp4"]
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(client, app, consultant, run_worker, local):

@@ -57,7 +57,7 @@ def sniff(data: bytes, name: str) -> str | None:
     if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
                                    and head[1] & 0x06):
         return "audio/mpeg"
-    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"mp4", b"iso", b"mp4"):
+    if head[4:8] == b"ftyp" and head[8:11] in (b"M4A", b"M4B", b"mp4", b"iso"):
         return "audio/mp4"
     if head.startswith(b"PK\x03\x04"):
         return DOCX if _is_docx(data) else None
