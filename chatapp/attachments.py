@@ -43,6 +43,7 @@ def init_app(app: flask.Flask) -> None:
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
+    """413 naming the limits, for a body too large to read at all."""
     config = current_app.config
     return error_response(413, f"The upload is larger than the limit of "
                                f"{config['UPLOAD_MAX_FILES']} files of "
