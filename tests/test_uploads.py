@@ -10,6 +10,7 @@ import struct
 import threading
 import wave
 import zipfile
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -22,7 +23,8 @@ from PIL import ExifTags, Image
 from rq import Queue
 
 from chatapp.extensions import db
-from chatapp.models import Alert, Attachment
+from chatapp.models import Alert, Attachment, ChatSession, utcnow
+from chatapp.services import lifecycle
 from chatapp.services.storage import get_storage
 from tests.conftest import csrf_from, login, new_chat
 from tests.services import free_port
@@ -403,3 +405,21 @@ def test_files_that_cannot_be_read_are_failed_with_the_reason(app, client, consu
     assert "could not be read" in attachment["reason"]
     with app.app_context():
         assert db.session.scalar(db.select(Alert.summary)).startswith(f"Upload failed: {name}")
+
+
+def test_the_files_of_a_purged_chat_are_deleted_from_storage(app, client, consultant, run_worker,
+                                                            backend):
+    chat = new_chat(client)
+    upload(client, chat, [("photo.png", png()), ("fees.csv", b"a,b\n1,2\n")])
+    process(run_worker, backend)
+    with app.app_context():
+        keys = [key for row in db.session.execute(
+            db.select(Attachment.storage_key, Attachment.thumbnail_key)) for key in row if key]
+        assert len(keys) == 3 and all(get_storage().get(key) for key in keys)
+        db.session.execute(db.update(ChatSession).values(
+            deleted_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+        assert lifecycle.upkeep().purged == 1
+        for key in keys:
+            with pytest.raises((FileNotFoundError, ClientError)):
+                get_storage().get(key)

@@ -13,6 +13,9 @@ from urllib.parse import quote
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from chatapp.extensions import db
+from chatapp.models import Attachment, ChatSession
+
 QUARANTINE_PREFIX = "quarantine/"
 
 
@@ -102,6 +105,22 @@ def get_storage() -> LocalStorage | S3Storage:
     if config["STORAGE_BACKEND"] == "s3":
         return S3Storage(config)
     return LocalStorage(Path(config["UPLOAD_DIR"] or Path(current_app.instance_path) / "uploads"))
+
+
+def keys_of_sessions(condition) -> list[str]:
+    """The object keys (files and thumbnails) of the attachments of the sessions matching
+    `condition`, to delete once their rows are gone."""
+    rows = db.session.execute(db.select(Attachment.storage_key, Attachment.thumbnail_key)
+                              .join(ChatSession).where(condition)).all()
+    return [key for row in rows for key in row if key]
+
+
+def delete_all(keys: list[str]) -> None:
+    """Delete the objects `keys` (those already gone are no matter)."""
+    if keys:
+        backend = get_storage()
+        for key in keys:
+            backend.delete(key)
 
 
 def quarantine(key: str, content_type: str) -> str:
