@@ -26,7 +26,7 @@ from chatapp.extensions import db
 from chatapp.models import Alert, Attachment, ChatSession, utcnow
 from chatapp.services import lifecycle
 from chatapp.services.storage import get_storage
-from tests.conftest import csrf_from, login, new_chat
+from tests.conftest import csrf_from, login, new_chat, sqlite_app
 from tests.services import free_port
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -423,3 +423,18 @@ def test_the_files_of_a_purged_chat_are_deleted_from_storage(app, client, consul
         for key in keys:
             with pytest.raises((FileNotFoundError, ClientError)):
                 get_storage().get(key)
+
+
+def test_on_the_embedded_sqlite_database(app_config, tmp_path, run_worker):
+    """The embedded default: SQLite and the local directory, the media job included."""
+    database = tmp_path / "chatapp.db"
+    app = sqlite_app(app_config, database, UPLOAD_DIR=str(tmp_path / "uploads"))
+    web = app.test_client()
+    assert login(web, "cara@example.com").status_code == 302
+    chat = new_chat(web)
+    assert upload(web, chat, [("fees.csv", b"a,b\n1,2\n"), ("eicar.txt", EICAR)]).status_code == 201
+    process(run_worker, {"CHATAPP_DATABASE_URL": f"sqlite:///{database}",
+                         "CHATAPP_UPLOAD_DIR": str(tmp_path / "uploads")})
+    shown = listed(web, chat)
+    assert [a["status"] for a in shown] == ["clean", "quarantined"]
+    assert fetch(web, shown[0]["url"]) == (200, b"a,b\n1,2\n")
