@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         admin,
         alerting,
         api,
+        attachments,
         auth,
         chats,
         cli,
@@ -65,11 +66,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    attachments.init_app(app)
     frontend.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, chats.bp, session_context.bp, organise.bp, stream.bp, signals.bp,
                       admin.bp, console.bp, alerting.bp, account.bp, health.bp, sharing.bp,
-                      search.bp, handoff.bp):
+                      search.bp, handoff.bp, attachments.bp):
         app.register_blueprint(blueprint)
     websocket.init_app(app)
     console.init_app(app)

@@ -85,8 +85,18 @@ DEFAULTS = {
     "SMTP_STARTTLS": False,
     "SMTP_TIMEOUT": 10.0,
     "SMTP_FROM": "chatapp <alerts@localhost>",  # the sender of alert email (SMTP and SES)
-    "AWS_REGION": "us-east-1",  # SES and SNS; credentials: boto3's usual AWS_* variables or role
-    "AWS_ENDPOINT_URL": None,  # another SES/SNS endpoint (a local test server)
+    "AWS_REGION": "us-east-1",  # SES, SNS and S3; credentials: boto3's usual AWS_* variables or role
+    "AWS_ENDPOINT_URL": None,  # another SES/SNS/S3 endpoint (a local test server)
+    # Uploads (services/storage.py, services/uploads.py, worker/media.py; docs/admin-guide.md)
+    "STORAGE_BACKEND": "local",  # "local" (UPLOAD_DIR) or "s3" (S3_BUCKET; AWS_REGION and
+    # AWS_ENDPOINT_URL above, credentials as for SES)
+    "UPLOAD_DIR": None,  # None: instance/uploads
+    "S3_BUCKET": None,
+    "S3_PREFIX": "uploads/",  # key prefix of chatapp's objects in the bucket
+    "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,  # per file
+    "UPLOAD_MAX_FILES": 10,  # per request (the files of one message)
+    "SIGNED_URL_SECONDS": 300,  # how long a download link works
+    "CLAMD_URL": None,  # ClamAV's clamd: "tcp://host:3310" or "unix:///run/clamav/clamd.ctl"
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

@@ -389,3 +389,30 @@ class AlertDelivery(db.Model):
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
     recipient: Mapped[User] = relationship()
+
+
+ATTACHMENT_STATUSES = ("pending", "clean", "quarantined", "failed")
+
+
+class Attachment(db.Model):
+    """A file uploaded into a chat: stored under a random key (services/storage.py), scanned and
+    read by the media job (worker/media.py); only a clean one is ever served, by a signed URL."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (sa.CheckConstraint(_in("status", ATTACHMENT_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True)
+    uploader_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        BigIntKey, sa.ForeignKey("chat_messages.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    storage_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    thumbnail_key: Mapped[str | None] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    extracted_text: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

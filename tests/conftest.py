@@ -56,6 +56,18 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
+def moto_url():
+    """moto's server standing in for AWS (SES, SNS, S3)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def fake_llm():
     """The fake OpenAI-compatible server, shared by the run; see the `llm` fixture."""
     server = FakeLLM().start()

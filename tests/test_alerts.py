@@ -16,7 +16,6 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 from rq import Queue
@@ -52,16 +51,6 @@ def admin(make_user, client, outbox):
     user = make_user("ada@example.com", "Ada Admin", role="admin")
     assert login(client, user.email).status_code == 302
     return user
-
-
-@pytest.fixture(scope="session")
-def moto_url():
-    """moto's server standing in for AWS SES and SNS."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture

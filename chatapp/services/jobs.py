@@ -107,3 +107,17 @@ def enqueue_delivery(delivery_id: int) -> None:
         failure_ttl=7 * 86400,
         description=f"send alert delivery {delivery_id}",
     )
+
+
+def enqueue_media(attachment_id: int) -> None:
+    """Queue the scan and text extraction of attachment `attachment_id` on the media queue
+    (once: the job id names it)."""
+    queue(MEDIA_QUEUE).enqueue(
+        "worker.media.process_attachment",
+        attachment_id,
+        job_id=f"media-{attachment_id}",
+        job_timeout=300,
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+        description=f"scan and read attachment {attachment_id}",
+    )

@@ -13,7 +13,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import ChatSession, as_utc, utcnow
-from chatapp.services import events
+from chatapp.services import events, storage
 from chatapp.services.redis_client import get_redis
 
 
@@ -71,7 +71,8 @@ def idle_after() -> timedelta:
 def upkeep(now: datetime | None = None) -> Upkeep:
     """One pass of the periodic job: sessions past their idle deadline go idle, sessions without
     activity for SESSION_END_HOURS end (at their last activity), ended sessions past retention and
-    deleted sessions past the undo window are deleted. Open pages hear of the changes."""
+    deleted sessions past the undo window are deleted, with their attachments' files. Open pages
+    hear of the changes."""
     now = now or utcnow()
     config = current_app.config
     s = ChatSession
@@ -84,13 +85,17 @@ def upkeep(now: datetime | None = None) -> Upkeep:
         .values(status="ended", expires_at=None, ended_at=s.last_activity_at)
         .returning(s.id, s.ended_at)).all()
     expired = 0
+    retention = None
     if config["SESSION_RETENTION_DAYS"]:
-        expired = _delete(s.__table__, db.and_(
-            s.status == "ended",
-            s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"])))
-    purged = _delete(s.__table__,
-                     s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"]))
+        retention = db.and_(s.status == "ended",
+                            s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"]))
+    purge = s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"])
+    files = storage.keys_of_sessions(db.or_(purge, retention) if retention is not None else purge)
+    if retention is not None:
+        expired = _delete(s.__table__, retention)
+    purged = _delete(s.__table__, purge)
     db.session.commit()
+    storage.delete_all(files)
     r, settings = get_redis(), events.LogSettings.from_config(config)
     for session_id in idled:
         if session_id not in {row.id for row in ended}:

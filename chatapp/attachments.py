@@ -1,0 +1,107 @@
+"""Files in chats: upload them (JSON answers, for scripts and the composer), list them with their
+scan status, and download a clean one by a short-lived signed link."""
+
+from __future__ import annotations
+
+import uuid
+
+import flask
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from chatapp.chats import owned_session
+from chatapp.errors import error_response
+from chatapp.extensions import db
+from chatapp.models import Attachment, ChatSession
+from chatapp.services import storage, uploads
+
+bp = Blueprint("attachments", __name__)
+
+
+class Request(flask.Request):
+    """Flask's request allowing the upload route a body of every file at its limit plus the form
+    around them (elsewhere MAX_CONTENT_LENGTH holds); known from the route, so it holds already
+    when the CSRF check reads the form."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is None and self.endpoint == "attachments.upload":
+            config = current_app.config
+            return config["UPLOAD_MAX_BYTES"] * config["UPLOAD_MAX_FILES"] + 1024 * 1024
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+def init_app(app: flask.Flask) -> None:
+    """Use the request class that lets uploads through."""
+    app.request_class = Request
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """413 naming the limits, for a body too large to read at all."""
+    config = current_app.config
+    return error_response(413, f"The upload is larger than the limit of "
+                               f"{config['UPLOAD_MAX_FILES']} files of "
+                               f"{uploads.size_text(config['UPLOAD_MAX_BYTES'])}.")
+
+
+@bp.post("/chats/<uuid:session_id>/attachments")
+@login_required
+def upload(session_id: uuid.UUID):
+    """Store the files sent as `files` (multipart, several) as attachments of the user's chat;
+    201 with them, pending until the media job has scanned them."""
+    chat = owned_session(session_id)
+    max_bytes, max_files = current_app.config["UPLOAD_MAX_BYTES"], current_app.config[
+        "UPLOAD_MAX_FILES"]
+    files = [(item.filename, item.read(max_bytes + 1))
+             for item in request.files.getlist("files") if item.filename]
+    try:
+        ready = uploads.check(files, max_bytes, max_files)
+    except uploads.Rejected as rejected:
+        return error_response(rejected.status, rejected.message)
+    attachments = uploads.store(chat, current_user, ready)
+    return jsonify({"attachments": [uploads.to_json(a) for a in attachments]}), 201
+
+
+@bp.get("/chats/<uuid:session_id>/attachments")
+@login_required
+def list_attachments(session_id: uuid.UUID):
+    """The attachments of the user's chat, oldest first, with their status and reason; a signed
+    download URL for clean ones only."""
+    chat = owned_session(session_id)
+    rows = db.session.scalars(db.select(Attachment).filter_by(session_id=chat.id)
+                              .order_by(Attachment.id)).all()
+    return jsonify({"attachments": [uploads.to_json(a) for a in rows]})
+
+
+@bp.get("/attachments/<token>")
+@login_required
+def download(token: str):
+    """Serve a clean attachment (or its thumbnail) of the user's own chat by a signed local
+    link: 410 once the link has expired, 404 for a link that is not theirs or not valid."""
+    try:
+        key = storage.read_local_link(token)
+    except storage.LinkExpired:
+        return error_response(410, "This download link has expired: open the chat's "
+                                   "attachments again for a new one.", code="link_expired")
+    except storage.LinkInvalid:
+        return error_response(404)
+    attachment = db.session.scalar(
+        db.select(Attachment).join(ChatSession)
+        .where(db.or_(Attachment.storage_key == key, Attachment.thumbnail_key == key),
+               Attachment.status == "clean", ChatSession.owner_id == current_user.id,
+               ChatSession.deleted_at.is_(None)))
+    if attachment is None:
+        return error_response(404)
+    thumbnail = key == attachment.thumbnail_key
+    return Response(storage.get_storage().get(key),
+                    mimetype="image/png" if thumbnail else attachment.content_type,
+                    headers={"Content-Disposition": storage.content_disposition(
+                        "thumbnail.png" if thumbnail else attachment.name),
+                        "X-Content-Type-Options": "nosniff",
+                        "Cache-Control": "private, no-store"})
