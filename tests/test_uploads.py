@@ -438,3 +438,4 @@ def test_on_the_embedded_sqlite_database(app_config, tmp_path, run_worker):
     shown = listed(web, chat)
     assert [a["status"] for a in shown] == ["clean", "quarantined"]
     assert fetch(web, shown[0]["url"]) == (200, b"a,b\n1,2\n")
+    assert shown[0]["created_at"].endswith("+00:00")  # SQLite keeps no zone: it is added back

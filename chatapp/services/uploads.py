@@ -13,7 +13,7 @@ import zipfile
 from PIL import Image, ImageOps
 
 from chatapp.extensions import db
-from chatapp.models import Attachment, ChatSession, User
+from chatapp.models import Attachment, ChatSession, User, iso
 from chatapp.services import jobs, storage
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -164,7 +164,7 @@ def to_json(attachment: Attachment) -> dict:
         "status": attachment.status,
         "reason": attachment.reason,
         "message_id": attachment.message_id,
-        "created_at": attachment.created_at.isoformat(),
+        "created_at": iso(attachment.created_at),
         "has_text": bool(attachment.extracted_text),
         "url": storage.download_url(attachment.storage_key, attachment.name,
                                     attachment.content_type) if clean else None,
