@@ -1,5 +1,5 @@
 """Full-text search over a user's chats, behind one function (`search`) for pages and the API:
-PostgreSQL full-text search (GIN indexes, models.py) in production, SQLite FTS5 tables
+PostgreSQL full-text search (GIN indexes, chatapp/models) in production, SQLite FTS5 tables
 (migration 0007) in the embedded default.
 
 A user finds only their own sessions that are not deleted: their messages (finished ones) and
@@ -287,7 +287,7 @@ def _postgres(text, terms, prefix, scope, with_sessions, *, in_order, limit, off
 
 
 def _headline(text, tsquery, options: str):
-    """ts_headline of the text as the index reads it (a space after each "<", see models.py),
+    """ts_headline of the text as the index reads it (a space after each "<", see chatapp/models),
     then without those spaces again (there is exactly one after each "<")."""
     spaced = sa.func.replace(text, "<", "< ")
     return sa.func.replace(sa.func.ts_headline(_CONFIG, spaced, tsquery, options), "< ", "<")
