@@ -26,7 +26,7 @@ from chatapp.extensions import db
 from chatapp.models import Alert, Attachment, ChatSession, utcnow
 from chatapp.services import lifecycle
 from chatapp.services.storage import get_storage
-from tests.conftest import csrf_from, login, new_chat, sqlite_app
+from tests.conftest import PASSWORD, csrf_from, login, new_chat, sqlite_app
 from tests.services import free_port
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -407,8 +407,9 @@ def test_files_that_cannot_be_read_are_failed_with_the_reason(app, client, consu
         assert db.session.scalar(db.select(Alert.summary)).startswith(f"Upload failed: {name}")
 
 
-def test_the_files_of_a_purged_chat_are_deleted_from_storage(app, client, consultant, run_worker,
-                                                            backend):
+@pytest.mark.parametrize("how", ["purged after the undo window", "deleted through the API"])
+def test_the_files_of_a_deleted_chat_are_deleted_from_storage(app, client, consultant, run_worker,
+                                                             backend, how):
     chat = new_chat(client)
     upload(client, chat, [("photo.png", png()), ("fees.csv", b"a,b\n1,2\n")])
     process(run_worker, backend)
@@ -416,10 +417,19 @@ def test_the_files_of_a_purged_chat_are_deleted_from_storage(app, client, consul
         keys = [key for row in db.session.execute(
             db.select(Attachment.storage_key, Attachment.thumbnail_key)) for key in row if key]
         assert len(keys) == 3 and all(get_storage().get(key) for key in keys)
-        db.session.execute(db.update(ChatSession).values(
-            deleted_at=utcnow() - timedelta(minutes=1)))
-        db.session.commit()
-        assert lifecycle.upkeep().purged == 1
+    if how == "deleted through the API":
+        script = app.test_client()  # a script: no cookies, a bearer token
+        token = script.post("/api/v1/auth/tokens", json={
+            "email": "cara@example.com", "password": PASSWORD}).get_json()["access_token"]
+        assert script.delete("/api/v1/sessions/" + chat.rsplit("/", 1)[1],
+                             headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    with app.app_context():
+        if how == "purged after the undo window":
+            db.session.execute(db.update(ChatSession).values(
+                deleted_at=utcnow() - timedelta(minutes=1)))
+            db.session.commit()
+            assert lifecycle.upkeep().purged == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(Attachment)) == 0
         for key in keys:
             with pytest.raises((FileNotFoundError, ClientError)):
                 get_storage().get(key)

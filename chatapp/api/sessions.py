@@ -143,8 +143,7 @@ def delete_session(session_id: uuid.UUID):
         ChatMessage.session_id == chat.id, ChatMessage.status.in_(REPLY_IN_PROGRESS)))
     if writing:
         return error_response(409, "A reply is being written in this session: stop it first.")
-    db.session.delete(chat)
-    db.session.commit()
+    lifecycle.delete_sessions(ChatSession.id == chat.id)
     return "", 204
 
 

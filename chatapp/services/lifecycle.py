@@ -85,17 +85,12 @@ def upkeep(now: datetime | None = None) -> Upkeep:
         .values(status="ended", expires_at=None, ended_at=s.last_activity_at)
         .returning(s.id, s.ended_at)).all()
     expired = 0
-    retention = None
     if config["SESSION_RETENTION_DAYS"]:
-        retention = db.and_(s.status == "ended",
-                            s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"]))
-    purge = s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"])
-    files = storage.keys_of_sessions(db.or_(purge, retention) if retention is not None else purge)
-    if retention is not None:
-        expired = _delete(s.__table__, retention)
-    purged = _delete(s.__table__, purge)
-    db.session.commit()
-    storage.delete_all(files)
+        expired = delete_sessions(db.and_(
+            s.status == "ended",
+            s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"])))
+    purged = delete_sessions(  # (commits the changes above too)
+        s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"]))
     r, settings = get_redis(), events.LogSettings.from_config(config)
     for session_id in idled:
         if session_id not in {row.id for row in ended}:
@@ -108,6 +103,16 @@ def upkeep(now: datetime | None = None) -> Upkeep:
     return Upkeep(idled=list(idled), ended=[row.id for row in ended], expired=expired,
                   purged=purged)
 
+
+
+def delete_sessions(condition) -> int:
+    """Delete the sessions matching `condition` for good, committed: their rows, the rows that
+    refer to them, then their attachments' stored files. Returns how many sessions."""
+    files = storage.keys_of_sessions(condition)
+    count = _delete(ChatSession.__table__, condition)
+    db.session.commit()
+    storage.delete_all(files)
+    return count
 
 def _delete(table: sa.Table, condition) -> int:
     """Delete `table`'s rows matching `condition` and, first, the rows that refer to them, at any
