@@ -79,6 +79,19 @@ def list_attachments(session_id: uuid.UUID):
     return jsonify({"attachments": [uploads.to_json(a) for a in rows]})
 
 
+@bp.get("/chats/<uuid:session_id>/attachments/<int:attachment_id>")
+@login_required
+def show_attachment(session_id: uuid.UUID, attachment_id: int):
+    """One attachment of the user's chat, as in the list (the composer polls it until its scan
+    and, for audio, its transcript are done); 404 when it is not in that chat."""
+    chat = owned_session(session_id)
+    attachment = db.session.scalar(db.select(Attachment).filter_by(id=attachment_id,
+                                                                    session_id=chat.id))
+    if attachment is None:
+        return error_response(404)
+    return jsonify(uploads.to_json(attachment))
+
+
 @bp.get("/attachments/<token>")
 @login_required
 def download(token: str):

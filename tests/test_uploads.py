@@ -191,6 +191,9 @@ def test_another_consultant_gets_404_everywhere(client, app, consultant, make_us
     login(other, "otto@example.com")
     token = csrf_from(other.get("/chats/new").get_data(as_text=True))
     assert other.get(chat + "/attachments").status_code == 404
+    assert other.get(f"{chat}/attachments/{attachment['id']}").status_code == 404
+    own = client.get(f"{chat}/attachments/{attachment['id']}").get_json()
+    assert (own["id"], own["status"], own["origin"]) == (attachment["id"], "clean", "upload")
     assert other.post(chat + "/attachments", data={
         "csrf_token": token, "files": [(io.BytesIO(b"x,y\n"), "a.csv")]},
         content_type="multipart/form-data").status_code == 404

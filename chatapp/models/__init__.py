@@ -73,6 +73,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(20), default="consultant")
     active: Mapped[bool] = mapped_column(default=True)
+    # Voice preferences: play each finished reply aloud; send a voice note's transcript at once
+    # instead of putting it in the composer to edit first.
+    read_aloud: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    voice_autosend: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -274,6 +278,9 @@ class SharedLink(db.Model):
 
 
 ATTACHMENT_STATUSES = ("pending", "clean", "quarantined", "failed")
+# upload: sent by a person; assistant: a file a reply produced; speech: a reply read aloud.
+ATTACHMENT_ORIGINS = ("upload", "assistant", "speech")
+TRANSCRIPT_STATUSES = ("pending", "done", "failed")
 
 
 class Attachment(db.Model):
@@ -281,7 +288,12 @@ class Attachment(db.Model):
     read by the media job (worker/media.py); only a clean one is ever served, by a signed URL."""
 
     __tablename__ = "attachments"
-    __table_args__ = (sa.CheckConstraint(_in("status", ATTACHMENT_STATUSES), name="status"),)
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", ATTACHMENT_STATUSES), name="status"),
+        sa.CheckConstraint(_in("origin", ATTACHMENT_ORIGINS), name="origin"),
+        sa.CheckConstraint(_in("transcript_status", TRANSCRIPT_STATUSES),
+                           name="transcript_status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[uuid.UUID] = mapped_column(
@@ -297,6 +309,10 @@ class Attachment(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     extracted_text: Mapped[str | None] = mapped_column(sa.Text)
+    origin: Mapped[str] = mapped_column(sa.String(20), default="upload", server_default="upload")
+    # Audio only: the words heard in it, written by the transcription job.
+    transcript: Mapped[str | None] = mapped_column(sa.Text)
+    transcript_status: Mapped[str | None] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
