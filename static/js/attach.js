@@ -1,8 +1,7 @@
 // chatapp composer files: attach (picker, camera, drag and drop, paste, a recorded voice note),
 // one upload per file with its progress, cancel and remove, then "Checking…" until the server's
-// scan is done. A chip per file, cloned from the <template> of templates/chats/_composer_files.html
-// (the same markup the server renders after a refused send). Send waits while a file uploads or is
-// checked. Every name goes in as text, never as HTML.
+// scan is done (and a voice note's transcript into the message box). A chip per file, drawn by
+// static/js/file-chips.js. Send waits while a file uploads or is checked.
 (() => {
   "use strict";
 
@@ -10,116 +9,32 @@
   const POLL_MAX_MS = 5000;
   const POLL_GROWTH = 1.6;
   const RECORDED_WAIT_POLLS = 40; // a voice note: how long to wait for its transcription to start
-  const BUSY = new Set(["uploading", "pending"]);
-  const SENDABLE = new Set(["pending", "clean"]);
+  const Chips = window.chatappFileChips;
+  const { composer, filesBox, chipOf, announce } = Chips;
   const uploads = new WeakMap(); // chip -> its XMLHttpRequest while it uploads
   const watched = new Set(); // attachment ids being polled
-
-  const composer = () => document.getElementById("composer");
-  const filesBox = () => document.getElementById("composer-files");
-  const chipOf = (id) => document.getElementById(`file-${id}`);
-  const chips = () => [...document.querySelectorAll("#composer-files .file-chip")];
 
   function csrfToken() { return composer().elements.csrf_token.value; }
 
   function attachmentUrl(id) { return `${composer().dataset.attachmentsUrl}/${id}`; }
 
-  function announce(text) {
-    const status = document.querySelector("#composer-files .composer-files-status");
-    if (status) status.textContent = text;
-  }
-
-  function sizeText(bytes) {
-    if (bytes < 1024) return `${bytes} bytes`;
-    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-  }
-
-  function kindOf(contentType) {
-    if (contentType.startsWith("image/")) return "image";
-    if (contentType.startsWith("audio/")) return "audio";
-    if (contentType === "application/pdf") return "pdf";
-    return "document";
-  }
-
   // ---- chips ----------------------------------------------------------------------------------
-
-  function newChip(file) {
-    const template = filesBox().querySelector(".file-chip-template");
-    const chip = template.content.firstElementChild.cloneNode(true);
-    chip.dataset.size = String(file.size);
-    chip.dataset.contentType = file.type || "";
-    chip.querySelector(".file-name").textContent = file.name;
-    filesBox().querySelector(".file-chips").append(chip);
-    return chip;
-  }
-
-  // Show a chip as its data attributes say (its status, reason, links): one place for the words.
-  function paint(chip) {
-    const name = chip.querySelector(".file-name").textContent;
-    const status = chip.dataset.status;
-    const state = chip.querySelector(".file-state");
-    const progress = chip.querySelector(".file-progress");
-    const thumb = chip.querySelector(".file-thumb");
-    const audio = chip.querySelector(".file-audio");
-    const input = chip.querySelector("input[name=attachment_ids]");
-    chip.dataset.kind = kindOf(chip.dataset.contentType || "");
-    chip.querySelector(".file-size").textContent = sizeText(Number(chip.dataset.size));
-    progress.hidden = status !== "uploading";
-    progress.setAttribute("aria-label", `Uploading ${name}`);
-    input.disabled = !(chip.dataset.attachmentId && SENDABLE.has(status));
-    chip.classList.toggle("file-bad", !SENDABLE.has(status) && status !== "uploading");
-    chip.querySelector(".file-remove").setAttribute(
-      "aria-label", status === "uploading" ? `Cancel upload of ${name}` : `Remove ${name}`);
-    state.textContent = stateText(chip);
-    if (status === "clean" && chip.dataset.thumbnailUrl && !thumb.getAttribute("src")) {
-      thumb.src = chip.dataset.thumbnailUrl;
-    }
-    thumb.hidden = !thumb.getAttribute("src");
-    if (chip.dataset.kind === "audio" && !audio.getAttribute("src") && chip.dataset.url) {
-      audio.src = chip.dataset.url;
-    }
-    audio.hidden = !audio.getAttribute("src") || chip.classList.contains("file-bad");
-  }
-
-  function stateText(chip) {
-    const { status, reason } = chip.dataset;
-    if (status === "uploading") return "Uploading…";
-    if (status === "pending") return "Checking…";
-    if (status === "quarantined") return `Not attached: it looks unsafe. ${reason}`.trim();
-    if (status === "failed") return reason || "Not attached: the file could not be checked.";
-    if (status === "error") return chip.dataset.error;
-    const transcript = chip.dataset.transcriptStatus;
-    if (transcript === "pending") return "Transcribing…";
-    if (transcript === "failed") return "The transcription failed; the recording stays attached.";
-    return "Ready";
-  }
 
   function refuse(chip, message) {
     chip.dataset.status = "error";
     chip.dataset.error = message;
-    paint(chip);
+    Chips.paint(chip);
     announce(message);
     changed();
   }
 
-  // Take the server's view of an attachment into its chip.
   function update(chip, attachment) {
-    chip.id = `file-${attachment.id}`;
-    chip.dataset.attachmentId = String(attachment.id);
-    chip.querySelector("input[name=attachment_ids]").value = String(attachment.id);
-    chip.querySelector(".file-name").textContent = attachment.name;
-    Object.assign(chip.dataset, {
-      status: attachment.status, reason: attachment.reason || "", url: attachment.url || "",
-      thumbnailUrl: attachment.thumbnail_url || "", size: String(attachment.size),
-      contentType: attachment.content_type, transcriptStatus: attachment.transcript_status || "",
-    });
-    paint(chip);
+    Chips.update(chip, attachment);
     changed();
   }
 
   function remove(chip) {
-    const name = chip.querySelector(".file-name").textContent;
+    const name = Chips.nameOf(chip);
     const next = chip.nextElementSibling || chip.previousElementSibling;
     const audio = chip.querySelector(".file-audio");
     if (audio.src.startsWith("blob:")) URL.revokeObjectURL(audio.src);
@@ -181,9 +96,9 @@
   function addFiles(files, options = {}) {
     if (!composer() || !filesBox()) return;
     const limit = limits();
-    let count = chips().filter((chip) => chip.dataset.status !== "error").length;
+    let count = Chips.all().filter((chip) => chip.dataset.status !== "error").length;
     for (const file of files) {
-      const chip = newChip(file);
+      const chip = Chips.create(file);
       if (options.recorded) chip.dataset.recorded = "true";
       if (chip.dataset.contentType.startsWith("audio/")) {
         chip.querySelector(".file-audio").src = URL.createObjectURL(file);
@@ -228,7 +143,7 @@
     body.append("csrf_token", csrfToken());
     body.append("files", file, file.name);
     chip.dataset.status = "uploading";
-    paint(chip);
+    Chips.paint(chip);
     changed();
     announce(`Uploading ${file.name}.`);
     request.send(body);
@@ -280,12 +195,12 @@
     update(chip, attachment);
     const name = attachment.name;
     if (before.status === "pending" && attachment.status !== "pending") {
-      announce(attachment.status === "clean" ? `${name} is ready.` : stateText(chip));
+      announce(attachment.status === "clean" ? `${name} is ready.` : Chips.stateText(chip));
     }
     if (before.transcript !== "done" && attachment.transcript_status === "done") {
       useTranscript(attachment.transcript || "");
     } else if (before.transcript !== "failed" && attachment.transcript_status === "failed") {
-      announce(stateText(chip));
+      announce(Chips.stateText(chip));
     }
   }
 
@@ -311,7 +226,7 @@
   function busy() {
     const form = composer();
     return Boolean(form && (form.dataset.recording === "true"
-      || chips().some((chip) => BUSY.has(chip.dataset.status))));
+      || Chips.all().some((chip) => Chips.BUSY.has(chip.dataset.status))));
   }
 
   // After any change: Send waits while a file is busy; a message may be files only.
@@ -322,7 +237,7 @@
     const send = form.querySelector("button[type=submit]");
     send.disabled = waitFor;
     send.title = waitFor ? "Wait until the files are uploaded and checked" : "";
-    const attached = chips().some((chip) => !chip.querySelector("input[name=attachment_ids]").disabled);
+    const attached = Chips.all().some((chip) => !chip.querySelector("input[name=attachment_ids]").disabled);
     document.getElementById("composer-input").required = !attached;
     if (!waitFor && form.dataset.autosend === "true") {
       delete form.dataset.autosend;
@@ -339,8 +254,8 @@
     if (!form || !filesBox() || form.dataset.filesReady) return;
     form.dataset.filesReady = "true";
     form.querySelector(".composer-tools").hidden = false;
-    for (const chip of chips()) {
-      paint(chip);
+    for (const chip of Chips.all()) {
+      Chips.paint(chip);
       if (chip.dataset.attachmentId && waiting(chip, 0)) watch(chip.dataset.attachmentId);
     }
     changed();
@@ -372,7 +287,7 @@
   document.addEventListener("paste", (e) => {
     if (e.target.id !== "composer-input" || !e.clipboardData || !e.clipboardData.files.length) return;
     addFiles([...e.clipboardData.files]);
-    if (!e.clipboardData.types.includes("text/plain")) e.preventDefault();
+    if (![...e.clipboardData.types].includes("text/plain")) e.preventDefault();
   });
 
   document.addEventListener("dragover", (e) => {

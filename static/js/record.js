@@ -25,10 +25,7 @@
     return FORMATS.find((format) => MediaRecorder.isTypeSupported(format.type)) || null;
   }
 
-  function say(text) {
-    const status = document.querySelector("#composer-files .composer-files-status");
-    if (status) status.textContent = text;
-  }
+  const say = (text) => window.chatappFileChips.announce(text);
 
   // Why the microphone could not be used, in words a person can act on.
   function explain(error) {

@@ -8,6 +8,7 @@ import random
 import re
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
@@ -19,11 +20,16 @@ UPLOAD_BYTES_PER_SECOND = 256 * 1024  # slow enough to see progress and to cance
 
 def noise_png(width: int = 500, height: int = 400) -> bytes:
     """A PNG of random pixels (about 600 KB: it does not compress), the same on every run."""
-    from PIL import Image
-
     pixels = random.Random(8).randbytes(width * height * 3)
     out = io.BytesIO()
     Image.frombytes("RGB", (width, height), pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg() -> bytes:
+    """A small photo, as a phone's camera gives one."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "JPEG")
     return out.getvalue()
 
 
@@ -187,21 +193,24 @@ def test_names_are_shown_as_text(chat_page):
     assert page.locator(".file-chip img:not(.file-thumb)").count() == 0
 
 
-def test_the_composer_fits_a_phone(cara_on_a_phone):
+def test_attach_from_the_keyboard_and_the_camera_on_a_phone(cara_on_a_phone):
     page = cara_on_a_phone
     start_chat(page)
     with page.expect_file_chooser() as chooser:
-        page.get_by_role("button", name="Photo").click()
-    assert chooser.value.element.get_attribute("capture") == "environment"
-    assert chooser.value.element.get_attribute("accept") == "image/*"
-    page.get_by_role("button", name="Attach files").focus()
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Attach files").press("Enter")
     assert chooser.value.is_multiple()
     chooser.value.set_files([
         file("a-very-long-file-name-without-any-spaces-in-it-at-all-for-the-phone.csv",
              b"a,b\n", "text/csv")])
-    expect(page.locator(".file-chip")).to_have_attribute("data-status", "clean", timeout=30000)
+    with page.expect_file_chooser() as chooser:  # one chooser at a time: after the first
+        page.get_by_role("button", name="Photo").click()
+    assert chooser.value.element.get_attribute("capture") == "environment"
+    assert chooser.value.element.get_attribute("accept") == "image/*"
+    chooser.value.set_files([file("image.jpg", jpeg(), "image/jpeg")])
+    expect(page.locator(".file-chip")).to_have_count(2)
+    for each in page.locator(".file-chip").all():
+        expect(each).to_have_attribute("data-status", "clean", timeout=30000)
+    expect(chip(page, "image.jpg").locator("img.file-thumb")).to_be_visible()
     for tool in ("Attach files", "Photo"):
         expect(page.get_by_role("button", name=tool)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -9,6 +9,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from chatapp.extensions import db
+from chatapp.models import Attachment, User
 from tests.e2e.conftest import CHROMIUM_ARGS, sign_in
 from tests.e2e.test_chat_browser import start_chat
 
@@ -87,3 +89,53 @@ def test_a_refused_microphone_is_explained(browser, live_server, make_user):
     expect(page.locator(".composer-files-status")).to_contain_text(re.compile("microphone", re.I))
     expect(page.get_by_role("group", name="Voice note")).to_be_hidden()
     context.close()
+
+
+def record_a_note(page) -> None:
+    """Record a second or so and attach it; wait until it is checked."""
+    page.get_by_role("button", name="Record").click()
+    expect(page.get_by_role("group", name="Voice note").locator("time")).to_have_text("0:01")
+    page.get_by_role("button", name="Stop and attach the voice note").click()
+    expect(page.locator(".file-chip")).to_have_attribute("data-status", "clean", timeout=30000)
+
+
+def transcribed(app, text: str | None, status: str) -> None:
+    """Store a transcript for the chat's voice note, as the transcription job does."""
+    with app.app_context():
+        db.session.execute(db.update(Attachment).values(transcript=text, transcript_status=status))
+        db.session.commit()
+
+
+def test_the_transcript_goes_into_the_message_box(page, app):
+    page.get_by_label("Message").fill("Notes:")
+    record_a_note(page)
+    transcribed(app, None, "pending")
+    expect(page.locator(".file-chip .file-state")).to_have_text("Transcribing…")
+    transcribed(app, "The budget is 200k.", "done")
+    expect(page.get_by_label("Message")).to_have_value("Notes: The budget is 200k.")
+    expect(page.get_by_label("Message")).to_be_focused()
+    expect(page.locator(".composer-files-status")).to_have_text(
+        "Voice note transcribed into the message box: edit it, then send.")
+    expect(page.locator(".msg")).to_have_count(0)  # nothing sent by itself
+
+
+def test_a_failed_transcript_is_said_and_the_audio_stays(page, app):
+    record_a_note(page)
+    transcribed(app, None, "failed")
+    note = page.locator(".file-chip")
+    expect(note.locator(".file-state")).to_have_text(
+        "The transcription failed; the recording stays attached.")
+    expect(note.locator("audio")).to_be_visible()
+    expect(note.locator("input[name=attachment_ids]")).to_be_enabled()
+
+
+def test_with_voice_autosend_the_transcript_is_sent_at_once(page, app):
+    with app.app_context():
+        db.session.execute(db.update(User).values(voice_autosend=True))
+        db.session.commit()
+    page.reload()
+    record_a_note(page)
+    transcribed(app, "Which risks should we raise?", "done")
+    expect(page.locator(".msg-user .body")).to_contain_text("Which risks should we raise?")
+    expect(page.locator("#composer .file-chip")).to_have_count(0)  # a fresh composer
+    expect(page.get_by_role("button", name="Record")).to_be_visible()
