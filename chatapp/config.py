@@ -33,6 +33,8 @@ DEFAULTS = {
     "LLM_COALESCE_MS": 15,  # tokens arriving within this window go out as one event
     "OFFLINE_MAX_TOKENS": 256,
     "HISTORY_TOKEN_BUDGET": 3000,
+    "PROMPT_FILES_TOKEN_BUDGET": 6000,  # the chat's files' text (and images) in each prompt
+    "LLM_VISION": False,  # the single CHATAPP_LLM_MODEL reads images (CHATAPP_LLM_MODELS: "vision")
     "REPLY_SAVE_INTERVAL": 3.0,
     "REPLY_JOB_TIMEOUT": 600,
     "LLM_CONCURRENCY": 50,  # replies written at once by one llm worker process
