@@ -17,9 +17,9 @@ import pytest
 
 from chatapp.extensions import db
 from chatapp.models import Attachment, User
-from chatapp.services import transcription
+from chatapp.services import jobs, transcription
 from tests.conftest import answered_chat, csrf_from, login, messages_of, new_chat, send
-from tests.test_uploads import fetch, upload
+from tests.test_uploads import EICAR, fetch, upload
 
 SPOKEN = "Please estimate the cost of moving our servers to the cloud."
 REPLY = ["**Moving** the servers", " to the cloud costs", " about four hundred dollars a month.",
@@ -85,18 +85,19 @@ def test_a_voice_note_is_transcribed_offline(client, consultant, run_worker, sto
 
 def test_only_clean_audio_is_transcribed(app, client, consultant, run_worker, storage_dir):
     chat = new_chat(client)
-    upload(client, chat, [("fees.csv", b"a,b\n1,2\n"), ("empty.wav", b"RIFF\0\0\0\0WAVEjunk")])
+    upload(client, chat, [("fees.csv", b"a,b\n1,2\n"), ("empty.wav", b"RIFF\0\0\0\0WAVEjunk"),
+                          ("infected.wav", spoken_wav(SPOKEN) + EICAR)])
     work_media(run_worker, storage_dir)
     with app.app_context():
         rows = db.session.execute(db.select(Attachment.name, Attachment.status,
-                                            Attachment.transcript_status)
+                                            Attachment.transcript_status, Attachment.transcript)
                                   .order_by(Attachment.id)).all()
-    # text is not audio; audio that cannot be decoded is heard as nothing, not an error
-    assert rows[0] == ("fees.csv", "clean", None)
-    assert rows[1][1] == "clean" and rows[1][2] in ("done", "failed")
+    assert rows[0] == ("fees.csv", "clean", None, None)  # not audio
+    assert rows[1] == ("empty.wav", "clean", "failed", None)  # cannot be decoded: still attached
+    assert rows[2] == ("infected.wav", "quarantined", None, None)  # never heard
 
 
-def test_the_transcription_endpoint_when_configured(client, consultant, run_worker, llm,
+def test_the_transcription_endpoint_when_configured(app, client, consultant, run_worker, llm,
                                                     endpoint):
     llm.reset(transcript="Estimate the cloud move.")
     chat = new_chat(client)
@@ -111,6 +112,11 @@ def test_the_transcription_endpoint_when_configured(client, consultant, run_work
     assert request["path"] == "/v1/audio/transcriptions"
     assert request["headers"]["Authorization"] == "Bearer k-1"
     assert b'name="model"\r\n\r\nwhisper-1' in request["body"] and audio in request["body"]
+
+    with app.app_context():  # queued again: the job does its work once
+        jobs.enqueue_transcription(created["id"])
+    work_media(run_worker, endpoint)
+    assert len(llm.audio_requests) == 1
 
 
 def test_a_failing_transcription_endpoint_leaves_the_audio(client, consultant, run_worker, llm,
@@ -168,6 +174,25 @@ def test_the_speech_endpoint_when_configured(app, client, consultant, run_worker
     assert "*" not in sent["input"] and "print" not in sent["input"]
     with wave.open(io.BytesIO(fetch(client, shown["url"])[1])) as sound:
         assert sound.getnframes() / sound.getframerate() > 0.5
+    with app.app_context():  # queued again: the job does its work once
+        jobs.enqueue_speech(created["id"])
+    work_media(run_worker, endpoint)
+    assert len(llm.audio_requests) == 1
+
+
+def test_a_regenerated_reply_gets_new_audio(app, client, consultant, run_worker, llm,
+                                            storage_dir):
+    chat = answered_chat(client, run_worker)
+    reply_id = messages_of(app, chat)[-1].id
+    first = ask_speech(client, chat, reply_id).get_json()
+    llm.reset(tokens=REPLY)
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    assert client.post(f"{chat}/messages/{reply_id}/regenerate",
+                       data={"csrf_token": token}).status_code == 303
+    assert run_worker("llm").wait(60) == 0
+    second = ask_speech(client, chat, reply_id).get_json()
+    assert second["id"] != first["id"]
+    assert second["transcript"].startswith("Moving the servers to the cloud")
 
 
 def test_a_failing_speech_endpoint_fails_the_attachment_with_the_reason(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from chatapp.extensions import db
-from chatapp.models import Attachment, ChatMessage
+from chatapp.models import Attachment
 from chatapp.services import speech, storage, transcription
 from chatapp.services.voice_endpoint import VoiceFailed
 from worker import get_app
@@ -36,26 +36,22 @@ def transcribe_attachment(attachment_id: int) -> str | None:
 
 
 def synthesize_speech(attachment_id: int) -> str:
-    """Read the reply of speech attachment `attachment_id` aloud into its storage key, then mark
-    it clean (or failed with the reason); returns its status. Runs once: only a pending one."""
+    """Say the text of speech attachment `attachment_id` (its reply made speakable, kept as its
+    transcript) into its storage key, then mark it clean (or failed with the reason); returns its
+    status. Runs once: only a pending one."""
     with get_app().app_context():
         attachment = db.session.get(Attachment, attachment_id)
         if attachment is None or attachment.status != "pending" or attachment.origin != "speech":
             return attachment.status if attachment else "gone"
-        message = db.session.get(ChatMessage, attachment.message_id) \
-            if attachment.message_id else None
-        text = speech.speakable_text(message.content if message else "",
-                                     get_app().config["TTS_MAX_CHARS"])
         try:
-            if not text:
-                raise VoiceFailed("This reply has no words to read aloud.")
-            data, content_type = speech.synthesize(text)
+            data, content_type = speech.synthesize(attachment.transcript or "")
         except VoiceFailed as failed:
             attachment.status, attachment.reason = "failed", str(failed)[:500]
             log.warning("speech attachment %s failed: %s", attachment.id, failed)
         else:
             storage.get_storage().put(attachment.storage_key, data, content_type)
             attachment.content_type, attachment.size = content_type, len(data)
+            attachment.name = f"reply-{attachment.message_id}{speech.EXTENSIONS[content_type]}"
             attachment.status = "clean"
         db.session.commit()
         return attachment.status

@@ -18,6 +18,9 @@ from chatapp.services import jobs, storage, uploads
 from chatapp.services.voice_endpoint import VoiceFailed, post
 
 SPOKEN_SENDERS = ("assistant", "admin")
+# The name's extension of the audio made, by its (sniffed) content type.
+EXTENSIONS = {"audio/wav": ".wav", "audio/mpeg": ".mp3", "audio/ogg": ".ogg",
+              "audio/webm": ".webm", "audio/mp4": ".m4a"}
 CODE_SPOKEN = "There is a code example here; see the written reply."
 _SENTENCE_END = re.compile(r"[.!?:;]$")
 _BLOCK_ENDS = ("paragraph_close", "heading_close", "list_item_close", "th_close", "td_close",
@@ -34,8 +37,9 @@ class NotSpeakable(Exception):
 
 
 def request_speech(chat: ChatSession, message_id: int) -> Attachment:
-    """The speech attachment of finished reply `message_id` of `chat`: the one made already, or a
-    new pending one whose synthesis job is queued. NotSpeakable for other messages."""
+    """The speech attachment of finished reply `message_id` of `chat`: the one made already for its
+    current text, or a new pending one whose synthesis job is queued (its `transcript` is the text
+    it will say). NotSpeakable for other messages."""
     message = db.session.scalar(db.select(ChatMessage).filter_by(id=message_id,
                                                                   session_id=chat.id))
     if message is None:
@@ -44,15 +48,19 @@ def request_speech(chat: ChatSession, message_id: int) -> Attachment:
         raise NotSpeakable(422, "Only replies of the assistant or an admin can be read aloud.")
     if message.status != "done":
         raise NotSpeakable(409, "This reply is not finished yet: listen once it is complete.")
+    text = speakable_text(message.content, current_app.config["TTS_MAX_CHARS"])
+    if not text:
+        raise NotSpeakable(422, "This reply has no words to read aloud.")
+    # A regenerated reply, or another of its versions on show, says something else: new audio.
     existing = db.session.scalar(
-        db.select(Attachment).filter_by(message_id=message.id, origin="speech")
+        db.select(Attachment).filter_by(message_id=message.id, origin="speech", transcript=text)
         .where(Attachment.status != "failed").order_by(Attachment.id.desc()))
     if existing is not None:
         return existing
     attachment = Attachment(session_id=chat.id, uploader_id=chat.owner_id, message_id=message.id,
                             name=f"reply-{message.id}.wav", content_type="audio/wav", size=0,
                             storage_key=storage.new_key(".wav"), status="pending",
-                            origin="speech")
+                            origin="speech", transcript=text, transcript_status="done")
     db.session.add(attachment)
     db.session.commit()
     jobs.enqueue_speech(attachment.id)
