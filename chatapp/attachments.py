@@ -1,5 +1,6 @@
 """Files in chats: upload them (JSON answers, for scripts and the composer), list them with their
-scan status, and download a clean one by a short-lived signed link."""
+scan status, have a reply read aloud into one, and download a clean one by a short-lived signed
+link."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from chatapp.chats import owned_session, viewable_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
 from chatapp.models import Attachment, ChatSession
-from chatapp.services import storage, uploads
+from chatapp.services import speech, storage, uploads
 
 bp = Blueprint("attachments", __name__)
 UPLOAD_ENDPOINTS = {"attachments.upload", "api.upload_attachments"}  # the same view, twice
@@ -113,6 +114,20 @@ def open_file(session_id: uuid.UUID, attachment_id: int):
         url = storage.download_url(attachment.storage_key, attachment.name,
                                    attachment.content_type)
     return Response(status=302, headers={"Location": url, "Cache-Control": "private, no-store"})
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/speech")
+@login_required
+def read_aloud(session_id: uuid.UUID, message_id: int):
+    """Have finished reply `message_id` of the user's chat read aloud: 202 with its speech
+    attachment (made now, or the one made before), pending until the speech job has written it;
+    409 while the reply is not finished, 422 for a message that is not a reply."""
+    chat = owned_session(session_id)
+    try:
+        attachment = speech.request_speech(chat, message_id)
+    except speech.NotSpeakable as refused:
+        return error_response(refused.status, refused.message)
+    return jsonify(uploads.to_json(attachment)), 202
 
 
 @bp.get("/attachments/<token>")
