@@ -19,11 +19,13 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 
 ## run: install, migrate and start the embedded default (SQLite, Redis, worker, gunicorn) on :8000
 run: $(VENV)/.installed
+	bash deploy/ensure_espeak.sh --optional
 	$(PY) deploy/embedded.py
 
-## test: install test tools (and Chromium when missing) and run the whole suite
+## test: install test tools (and Chromium and espeak-ng when missing) and run the whole suite
 test: $(VENV)/.dev-installed
 	bash tests/ensure_chromium.sh
+	bash deploy/ensure_espeak.sh
 	$(PY) -m pytest
 
 ## bench: relay benchmark against the embedded default (results: docs/performance.md)

@@ -1,10 +1,12 @@
-"""The signed-in user's own settings: personal API tokens."""
+"""The signed-in user's own settings: personal API tokens, and voice (replies read aloud, voice
+notes sent once transcribed)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from chatapp.extensions import db
 from chatapp.services import tokens
 
 bp = Blueprint("account", __name__, url_prefix="/settings")
@@ -39,6 +41,24 @@ def revoke_token(token_id: int):
         abort(404)
     flash("Token revoked: requests with it are refused from now on.")
     return redirect(url_for("account.list_tokens"), code=303)
+
+
+@bp.get("/voice")
+@login_required
+def voice():
+    """The user's voice settings."""
+    return render_template("account/voice.html")
+
+
+@bp.post("/voice")
+@login_required
+def save_voice():
+    """Save the voice settings (an unticked box is off) and say so."""
+    current_user.read_aloud = request.form.get("read_aloud") == "on"
+    current_user.voice_autosend = request.form.get("voice_autosend") == "on"
+    db.session.commit()
+    flash("Voice settings saved.")
+    return redirect(url_for("account.voice"), code=303)
 
 
 def _page(*, new_token: str | None = None, error: str | None = None, form=None, status=200):

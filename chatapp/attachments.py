@@ -1,5 +1,6 @@
 """Files in chats: upload them (JSON answers, for scripts and the composer), list them with their
-scan status, and download a clean one by a short-lived signed link."""
+scan status, have a reply read aloud into one, and download a clean one by a short-lived signed
+link."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from chatapp.chats import owned_session
+from chatapp.chats import owned_session, viewable_session
 from chatapp.errors import error_response
 from chatapp.extensions import db
 from chatapp.models import Attachment, ChatSession
-from chatapp.services import storage, uploads
+from chatapp.services import speech, storage, uploads
 
 bp = Blueprint("attachments", __name__)
+UPLOAD_ENDPOINTS = {"attachments.upload", "api.upload_attachments"}  # the same view, twice
 
 
 class Request(flask.Request):
@@ -26,7 +28,7 @@ class Request(flask.Request):
 
     @property
     def max_content_length(self) -> int | None:
-        if self._max_content_length is None and self.endpoint == "attachments.upload":
+        if self._max_content_length is None and self.endpoint in UPLOAD_ENDPOINTS:
             config = current_app.config
             return config["UPLOAD_MAX_BYTES"] * config["UPLOAD_MAX_FILES"] + 1024 * 1024
         return super().max_content_length
@@ -37,13 +39,16 @@ class Request(flask.Request):
 
 
 def init_app(app: flask.Flask) -> None:
-    """Use the request class that lets uploads through."""
+    """Use the request class that lets uploads through, and say their limits when a body is
+    too large for them."""
     app.request_class = Request
+    app.register_error_handler(RequestEntityTooLarge, too_large)
 
 
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(error):
-    """413 naming the limits, for a body too large to read at all."""
+def too_large(error: RequestEntityTooLarge):
+    """413 naming the limits, for an upload too large to read at all."""
+    if request.endpoint not in UPLOAD_ENDPOINTS:
+        return error_response(413)
     config = current_app.config
     return error_response(413, f"The upload is larger than the limit of "
                                f"{config['UPLOAD_MAX_FILES']} files of "
@@ -115,11 +120,45 @@ def _attachment_of(chat: ChatSession, attachment_id: int) -> Attachment | None:
                                                              session_id=chat.id))
 
 
+@bp.get("/chats/<uuid:session_id>/attachments/<int:attachment_id>/file")
+@login_required
+def open_file(session_id: uuid.UUID, attachment_id: int):
+    """Redirect to a fresh signed link of a clean file of a chat the user may view (`?thumbnail=1`
+    for an image's preview, when it has one): the link pages carry, which never expires itself;
+    404 otherwise."""
+    chat = viewable_session(session_id)
+    attachment = db.session.scalar(db.select(Attachment).filter_by(
+        id=attachment_id, session_id=chat.id, status="clean"))
+    if attachment is None:
+        return error_response(404)
+    if request.args.get("thumbnail") and attachment.thumbnail_key:
+        url = storage.download_url(attachment.thumbnail_key, "thumbnail.png", "image/png")
+    else:
+        url = storage.download_url(attachment.storage_key, attachment.name,
+                                   attachment.content_type)
+    return Response(status=302, headers={"Location": url, "Cache-Control": "private, no-store"})
+
+
+@bp.post("/chats/<uuid:session_id>/messages/<int:message_id>/speech")
+@login_required
+def read_aloud(session_id: uuid.UUID, message_id: int):
+    """Have finished reply `message_id` of the user's chat read aloud: 202 with its speech
+    attachment (made now, or the one made before), pending until the speech job has written it;
+    409 while the reply is not finished, 422 for a message that is not a reply."""
+    chat = owned_session(session_id)
+    try:
+        attachment = speech.request_speech(chat, message_id)
+    except speech.NotSpeakable as refused:
+        return error_response(refused.status, refused.message)
+    return jsonify(uploads.to_json(attachment)), 202
+
+
 @bp.get("/attachments/<token>")
 @login_required
 def download(token: str):
-    """Serve a clean attachment (or its thumbnail) of the user's own chat by a signed local
-    link: 410 once the link has expired, 404 for a link that is not theirs or not valid."""
+    """Serve a clean attachment (or its thumbnail) of a chat the user may view (their own; any,
+    for an admin) by a signed local link: 410 once the link has expired, 404 for a link that is
+    not theirs or not valid."""
     try:
         key = storage.read_local_link(token)
     except storage.LinkExpired:
@@ -130,8 +169,9 @@ def download(token: str):
     attachment = db.session.scalar(
         db.select(Attachment).join(ChatSession)
         .where(db.or_(Attachment.storage_key == key, Attachment.thumbnail_key == key),
-               Attachment.status == "clean", ChatSession.owner_id == current_user.id,
-               ChatSession.deleted_at.is_(None)))
+               Attachment.status == "clean", ChatSession.deleted_at.is_(None),
+               db.or_(ChatSession.owner_id == current_user.id,
+                      db.literal(current_user.role == "admin"))))
     if attachment is None:
         return error_response(404)
     thumbnail = key == attachment.thumbnail_key

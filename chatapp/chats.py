@@ -33,6 +33,7 @@ from chatapp.services import (
     quick_actions,
     session_list,
     settings,
+    uploads,
 )
 from chatapp.services.llm import choose_model, configured_models
 from chatapp.services.redis_client import get_redis
@@ -198,7 +199,8 @@ def _views(messages: list[ChatMessage], partial: dict[int, str]) -> list[dict]:
 
 
 def render_chat(chat: ChatSession, *, page: Callable[[], history.Window] | None = None,
-                draft: str = "", error: str | None = None, status=200):
+                draft: str = "", draft_attachments: list[dict] = (), error: str | None = None,
+                status=200):
     """The full chat page showing the messages `page()` reads (by default the latest page of
     history). Replies in progress show their text so far from the event log, read together with
     the id the page's live stream resumes after."""
@@ -208,7 +210,8 @@ def render_chat(chat: ChatSession, *, page: Callable[[], history.Window] | None 
     window = page() if page else history.latest(chat.id, _page_size())
     return render_template(
         "chats/chat.html", chat=chat, messages=_views(window.messages, partial), window=window,
-        last_event_id=last_id, draft=draft, error=error, **model_choice(chat),
+        last_event_id=last_id, draft=draft, draft_attachments=draft_attachments, error=error,
+        **model_choice(chat),
         live_transport=settings.live_transport(), numbers=metrics.of(chat),
         quick_actions=quick_actions.current(), handoff=handoff.state_of(chat),
     ), status
@@ -220,7 +223,8 @@ def send_message(session_id: uuid.UUID):
     """Send a message: htmx gets the new messages and a fresh composer, a script asking for JSON
     (the page's outbox) the two messages (202), a plain form a redirect."""
     chat = owned_session(session_id)
-    return _send(chat, request.form.get("content"), request.form.get("client_id"))
+    return _send(chat, request.form.get("content"), request.form.get("client_id"),
+                 request.form.getlist("attachment_ids"))
 
 
 @bp.post("/chats/<uuid:session_id>/actions/<int:index>")
@@ -239,16 +243,22 @@ def quick_action(session_id: uuid.UUID, index: int):
     return _send(chat, actions[index].prompt(chat.client_name), None)
 
 
-def _send(chat: ChatSession, raw: str | None, client_id: str | None):
+def _send(chat: ChatSession, raw: str | None, client_id: str | None,
+          attachment_ids: list[str] = ()):
     try:
-        user_message, reply = conversation.post_user_message(chat, current_user, raw, client_id)
+        user_message, reply = conversation.post_user_message(chat, current_user, raw, client_id,
+                                                             attachment_ids)
     except conversation.MessageRejected as rejected:
         if wants_json():
             return error_response(rejected.status, rejected.message)
+        # the composer comes back with the text and files as they were: nothing is lost
+        drafts = uploads.drafts(chat, current_user, attachment_ids)
         if is_htmx():
             return render_template("chats/_composer.html", chat=chat, draft=raw or "",
-                                   error=rejected.message, oob=True), rejected.status
-        return render_chat(chat, draft=raw or "", error=rejected.message, status=rejected.status)
+                                   draft_attachments=drafts, error=rejected.message,
+                                   oob=True), rejected.status
+        return render_chat(chat, draft=raw or "", draft_attachments=drafts,
+                           error=rejected.message, status=rejected.status)
     if wants_json():
         return {"message": user_message.to_view(), "reply": reply and reply.to_view()}, 202
     if is_htmx():

@@ -33,6 +33,8 @@ DEFAULTS = {
     "LLM_COALESCE_MS": 15,  # tokens arriving within this window go out as one event
     "OFFLINE_MAX_TOKENS": 256,
     "HISTORY_TOKEN_BUDGET": 3000,
+    "PROMPT_FILES_TOKEN_BUDGET": 6000,  # the chat's files' text (and images) in each prompt
+    "LLM_VISION": False,  # the single CHATAPP_LLM_MODEL reads images (CHATAPP_LLM_MODELS: "vision")
     "REPLY_SAVE_INTERVAL": 3.0,
     "REPLY_JOB_TIMEOUT": 600,
     "LLM_CONCURRENCY": 50,  # replies written at once by one llm worker process
@@ -97,6 +99,17 @@ DEFAULTS = {
     "UPLOAD_MAX_FILES": 10,  # per request (the files of one message)
     "SIGNED_URL_SECONDS": 300,  # how long a download link works
     "CLAMD_URL": None,  # ClamAV's clamd: "tcp://host:3310" or "unix:///run/clamav/clamd.ctl"
+    # Voice (services/transcription.py, services/speech.py): offline unless a URL is set
+    "TRANSCRIBE_URL": None,  # OpenAI-compatible server: POST <it>/v1/audio/transcriptions
+    "TRANSCRIBE_API_KEY": None,
+    "TRANSCRIBE_MODEL": "whisper-1",
+    "TTS_URL": None,  # OpenAI-compatible server: POST <it>/v1/audio/speech
+    "TTS_API_KEY": None,
+    "TTS_MODEL": "tts-1",
+    "TTS_VOICE": "alloy",  # the endpoint's voice
+    "ESPEAK_VOICE": "en",  # the offline voice (espeak-ng -v: en, en-us, de, ...)
+    "TTS_MAX_CHARS": 2000,  # longest text read aloud (cut at a sentence's end)
+    "VOICE_TIMEOUT": 120.0,  # seconds to wait on a transcription or speech endpoint
     # Front end
     "HTMX_SOURCE": "cdn",  # "cdn" or "vendored"
     "LOG_LEVEL": "INFO",

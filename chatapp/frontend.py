@@ -30,6 +30,15 @@ def htmx_scripts(source: str) -> list[dict[str, str | None]]:
     return [{"src": CDN_BASE + path, "integrity": sri} for path, sri in HTMX_FILES.items()]
 
 
+def file_size(count: int) -> str:
+    """A byte count as people read it: "812 bytes", "34 KB", "2.5 MB"."""
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+
+
 def init_app(app: Flask) -> None:
     """Expose the script list and the Markdown filter to templates."""
     if app.config["HTMX_SOURCE"] not in ("cdn", "vendored"):
@@ -41,6 +50,7 @@ def init_app(app: Flask) -> None:
         raise RuntimeError(f"CHATAPP_HISTORY_PAGE_SIZE must be a whole number from 1 to {MAX_PAGE_SIZE}.")
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.globals["new_client_id"] = lambda: uuid.uuid4().hex  # one per composer shown
     # what the composer checks before uploading, in the upload route's own words
     app.jinja_env.globals.update(upload_allowed=ALLOWED, upload_extensions=EXTENSIONS,

@@ -197,10 +197,11 @@ def new_chat(client, **form) -> str:
     return response.headers["Location"]
 
 
-def send(client, chat_url: str, content: str, headers=None):
-    """Send a message through the chat page's form."""
+def send(client, chat_url: str, content: str, headers=None, **fields):
+    """Send a message through the chat page's form (`fields`: more of it, e.g. attachment_ids)."""
     token = csrf_from(client.get(chat_url).get_data(as_text=True))
-    return client.post(chat_url + "/messages", data={"csrf_token": token, "content": content},
+    return client.post(chat_url + "/messages",
+                       data={"csrf_token": token, "content": content, **fields},
                        headers=headers or {})
 
 
@@ -226,6 +227,13 @@ def consultant(make_user, client):
     user = make_user("cara@example.com", "Cara Consultant")
     assert login(client, user.email).status_code == 302
     return user
+
+
+@pytest.fixture
+def local(app, tmp_path) -> dict[str, str]:
+    """Uploads stored in a local directory of this test: the workers' settings for it."""
+    app.config.update(UPLOAD_DIR=str(tmp_path / "uploads"))
+    return {"CHATAPP_UPLOAD_DIR": str(tmp_path / "uploads")}
 
 
 @pytest.fixture

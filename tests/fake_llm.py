@@ -1,14 +1,19 @@
 """A small OpenAI-compatible chat completions server for tests (and for trying chatapp by hand).
 
 It streams a scripted reply as SSE chunks with a configurable delay, fails on demand, and records
-every request it receives, so tests can assert on the prompt chatapp sent.
+every request it receives, so tests can assert on the prompt chatapp sent. It also speaks the
+audio API: /v1/audio/transcriptions answers a scripted transcript, /v1/audio/speech a WAV tone.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import struct
 import threading
 import time
+import wave
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +34,8 @@ class Script:
     # The answer to requests for a session title (kept apart from `requests`); None: a 503, so
     # sessions keep the name taken from their first message.
     title: str | None = None
+    transcript: str = "Transcribed by the fake server."  # /v1/audio/transcriptions answers it
+    audio_fail_status: int | None = None  # the audio endpoints answer this status instead
 
 
 class FakeLLM:
@@ -38,6 +45,7 @@ class FakeLLM:
         self.script = Script()
         self.requests: list[dict] = []
         self.title_requests: list[dict] = []
+        self.audio_requests: list[dict] = []  # path, headers and body of each audio request
         self.tokens_sent = 0
         self.active = 0  # streams being sent right now
         self.max_active = 0
@@ -63,6 +71,7 @@ class FakeLLM:
             self.script = Script(**script)
             self.requests.clear()
             self.title_requests.clear()
+            self.audio_requests.clear()
             self.tokens_sent = 0
             self.max_active = 0
 
@@ -77,6 +86,9 @@ class FakeLLM:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
+                if self.path.startswith("/v1/audio/"):
+                    self._audio(self.rfile.read(length))
+                    return
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if _asks_for_title(body):
                     self._title(body)
@@ -101,6 +113,25 @@ class FakeLLM:
                     finally:
                         with fake._lock:
                             fake.active -= 1
+
+            def _audio(self, raw: bytes):
+                with fake._lock:
+                    fake.audio_requests.append({"path": self.path, "headers": dict(self.headers),
+                                                "body": raw})
+                    script = fake.script
+                if script.audio_fail_status:
+                    self._json(script.audio_fail_status, {"error": {"message": "scripted failure"}})
+                elif self.path == "/v1/audio/transcriptions":
+                    self._json(200, {"text": script.transcript})
+                elif self.path == "/v1/audio/speech":
+                    data = tone_wav()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "audio/wav")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                else:
+                    self._json(404, {"error": {"message": "not found"}})
 
             def _json(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -166,6 +197,17 @@ class FakeLLM:
 
         return Handler
 
+
+def tone_wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    """A WAV of a 440 Hz tone, `seconds` long (what the fake speech endpoint answers)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+                                 for i in range(int(seconds * rate))))
+    return out.getvalue()
 
 
 def _asks_for_title(body: dict) -> bool:

@@ -3,6 +3,8 @@ document (tests/api_contract.py)."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from chatapp.extensions import db
@@ -22,6 +24,14 @@ class Api:
         response = self.client.open(f"/api/v1{path}", method=method, json=body,
                                     query_string=query, headers={**auth, **(headers or {})})
         return check(response, method, f"/api/v1{path}")
+
+    def upload(self, path: str, files: list[tuple[str, bytes]]):
+        """POST `files` as multipart `files` (no CSRF token: the bearer token is enough)."""
+        response = self.client.post(
+            f"/api/v1{path}", data={"files": [(io.BytesIO(data), name) for name, data in files]},
+            content_type="multipart/form-data",
+            headers={"Authorization": f"Bearer {self.token}"})
+        return check(response, "POST", f"/api/v1{path}")
 
 
 @pytest.fixture
@@ -167,3 +177,42 @@ def test_api_calls_over_the_per_user_limit_get_429(api, app):
 def test_a_body_over_the_size_limit_is_413(api):
     response = api.call("POST", "/sessions", {"context": {"notes": "x" * 1_100_000}})
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "too_large"
+
+
+def test_files_through_the_api(api, client, make_user, llm, run_worker, local):
+    session_id = api.call("POST", "/sessions", {}).get_json()["id"]
+    files = f"/sessions/{session_id}/attachments"
+    created = api.upload(files, [("fees.csv", b"client,fee\nAcme,1200\n")])
+    assert created.status_code == 201
+    [attachment] = created.get_json()["attachments"]
+    assert attachment["status"] == "pending" and attachment["url"] is None
+    busy = api.call("POST", f"/sessions/{session_id}/messages",
+                    {"content": "Read it", "attachment_ids": [attachment["id"]]})
+    assert busy.status_code == 409 and "still being checked" in busy.get_json()["error"]["message"]
+    assert api.upload(files, [("x.exe", b"MZ\x90\x00")]).status_code == 415
+    assert run_worker("media", env=local).wait(60) == 0
+    one = api.call("GET", f"{files}/{attachment['id']}").get_json()
+    assert one["status"] == "clean" and one["url"]
+    assert [a["id"] for a in api.call("GET", files).get_json()["attachments"]] == [one["id"]]
+    bad = api.call("POST", f"/sessions/{session_id}/messages", {"attachment_ids": ["1"]})
+    assert bad.status_code == 422
+
+    sent = api.call("POST", f"/sessions/{session_id}/messages",
+                    {"attachment_ids": [attachment["id"]]})
+    assert sent.status_code == 202
+    assert sent.get_json()["message"]["files"][0]["name"] == "fees.csv"
+    assert run_worker(env=local).wait(60) == 0
+    assert "Acme,1200" in llm.requests[-1]["messages"][-1]["content"]
+    question, reply = api.call("GET", f"/sessions/{session_id}/messages").get_json()["items"]
+    assert [f["name"] for f in reply["used_files"]] == ["fees.csv"]
+    opened = api.call("GET", f"{files}/{attachment['id']}/file")
+    assert opened.status_code == 302
+    download = client.get(opened.headers["Location"],
+                          headers={"Authorization": f"Bearer {api.token}"})
+    assert download.get_data() == b"client,fee\nAcme,1200\n"
+
+    make_user("otto@example.com", "Otto")
+    other = Api(client, Api(client).call("POST", "/auth/tokens", {
+        "email": "otto@example.com", "password": PASSWORD}).get_json()["access_token"])
+    for path in (files, f"{files}/{attachment['id']}", f"{files}/{attachment['id']}/file"):
+        assert other.call("GET", path).status_code == 404

@@ -53,13 +53,6 @@ def backend(request, app, tmp_path, monkeypatch) -> dict[str, str]:
             "CHATAPP_AWS_ENDPOINT_URL": moto_url}
 
 
-@pytest.fixture
-def local(app, tmp_path) -> dict[str, str]:
-    """Local storage only, for tests about the local download route."""
-    app.config.update(UPLOAD_DIR=str(tmp_path / "uploads"))
-    return {"CHATAPP_UPLOAD_DIR": str(tmp_path / "uploads")}
-
-
 def upload(client, chat: str, files: list[tuple[str, bytes]], csrf: bool = True):
     """POST files to a chat's attachments as a script would (multipart, JSON answer)."""
     data = {"files": [(io.BytesIO(content), name) for name, content in files]}

@@ -10,7 +10,7 @@ import redis
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession
-from chatapp.services import events
+from chatapp.services import events, produced_files, prompt_files
 from chatapp.services.conversation import message_event
 from chatapp.services.llm import Usage, choose_model, provider_for
 from chatapp.services.prompt import build_messages, with_context
@@ -40,19 +40,26 @@ def generate_reply(message_id: int, attempt: int) -> str:
             return "skipped"
         session_id = message.session_id
         history = db.session.execute(
-            db.select(ChatMessage.sender, ChatMessage.content).where(
+            db.select(ChatMessage.id, ChatMessage.sender, ChatMessage.content).where(
                 ChatMessage.session_id == session_id, ChatMessage.seq < message.seq,
-                ChatMessage.content != "")
+                db.or_(ChatMessage.content != "", ChatMessage.sender == "user"))
             .order_by(ChatMessage.seq)
-        ).mappings().all()
+        ).all()
         card = db.session.execute(db.select(ChatSession.client_name, ChatSession.context,
                                             ChatSession.model)
                                   .where(ChatSession.id == session_id)).one()
+        model = choose_model(app.config, card.model)
+        files = prompt_files.plan([row.id for row in history if row.sender == "user"],
+                                  app.config["PROMPT_FILES_TOKEN_BUDGET"], model.vision)
+        if files.used:  # shown with the reply: the files it read
+            message.meta = {**(message.meta or {}), "used_files": files.used}
         db.session.commit()
         db.session.close()  # no SQL connection is held while the model streams
-        prompt = build_messages([dict(row) for row in history], app.config["HISTORY_TOKEN_BUDGET"],
+        items = [files.item(row.id, row.sender, row.content, prompt_files.fetch_stored)
+                 for row in history]
+        prompt = build_messages(items, app.config["HISTORY_TOKEN_BUDGET"],
                                 system_prompt=with_context(card.client_name, card.context))
-        provider = provider_for(app.config, choose_model(app.config, card.model))
+        provider = provider_for(app.config, model)
         return _stream(app, session_id, message_id, attempt, provider, prompt, stop)
 
 
@@ -121,6 +128,9 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
     if usage:
         message.tokens_in, message.tokens_out = usage.tokens_in, usage.tokens_out
     message.latency_ms = latency_ms
+    if status == "done" and (files := produced_files.store(message, _owner_of(message), text)):
+        meta = {**meta, "files": files}  # a new dict: the store flushed the old one
+        message.meta = meta
     if "versions" in meta:  # a regenerated reply: this is its newest version
         message.meta = {**meta, "versions": [*meta["versions"], message.as_version()]}
     db.session.commit()
@@ -132,6 +142,11 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
         data.update(reason=error, retryable=retryable)
     _announce(lambda: events.end_reply(r, message.session_id, message_id, f"reply.{status}", data,
                                        settings))
+
+
+def _owner_of(message: ChatMessage) -> int:
+    return db.session.scalar(db.select(ChatSession.owner_id)
+                             .where(ChatSession.id == message.session_id))
 
 
 def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:

@@ -1,5 +1,5 @@
 """Media jobs: scan an uploaded file, read its text, make its thumbnail; quarantine it when it is
-not safe."""
+not safe; queue the transcription of clean audio (worker/voice.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 from chatapp.extensions import db
 from chatapp.models import Attachment
-from chatapp.services import alerts, media, storage
+from chatapp.services import alerts, jobs, media, storage
 from worker import get_app
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,13 @@ def process_attachment(attachment_id: int) -> str:
                 attachment.thumbnail_key = storage.new_key(".png")
                 backend.put(attachment.thumbnail_key, preview, "image/png")
             attachment.status = "clean"
+            to_transcribe = (attachment.content_type.startswith("audio/")
+                             and attachment.origin == "upload")
+            if to_transcribe:
+                attachment.transcript_status = "pending"
             db.session.commit()
+            if to_transcribe:
+                jobs.enqueue_transcription(attachment.id)
         return attachment.status
 
 

@@ -42,6 +42,12 @@ def openapi():
 
 def init_app(app: Flask) -> None:
     """Register the API's endpoints."""
-    from chatapp.api import auth, exports, search, sessions  # noqa: F401  (they add their routes to bp)
+    from chatapp.api import (  # noqa: F401  (they add their routes to bp)
+        attachments,
+        auth,
+        exports,
+        search,
+        sessions,
+    )
 
     app.register_blueprint(bp)

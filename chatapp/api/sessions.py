@@ -168,17 +168,24 @@ def list_messages(session_id: uuid.UUID):
 
 @bp.post("/sessions/<uuid:session_id>/messages")
 def send_message(session_id: uuid.UUID):
-    """Send a message (`client_id`: your id for it; a repeat returns the first send's result);
-    202 with the message and the reply being written (follow it on the events)."""
+    """Send a message (`client_id`: your id for it; a repeat returns the first send's result;
+    `attachment_ids`: your uploaded, scanned files it carries); 202 with the message and the
+    reply being written (follow it on the events)."""
     chat = owned_session(session_id)
     try:
         body = json_body(request)
         content = text_field(body, "content", max_length=10**6, strip=False)
         client_id = text_field(body, "client_id", max_length=64)
+        attachment_ids = body.get("attachment_ids") or []
+        if not isinstance(attachment_ids, list) or not all(
+                type(item) is int for item in attachment_ids):
+            raise BadBody("attachment_ids must be a list of attachment ids.",
+                          field="attachment_ids")
     except BadBody as bad:
         return bad.response()
     try:
-        message, reply = conversation.post_user_message(chat, current_user, content, client_id)
+        message, reply = conversation.post_user_message(chat, current_user, content, client_id,
+                                                        attachment_ids)
     except conversation.MessageRejected as rejected:
         return error_response(rejected.status, rejected.message)
     return {"message": message.to_view(), "reply": reply and reply.to_view()}, 202

@@ -185,6 +185,9 @@ class ChatMessage(db.Model):
             "created_at": iso(self.created_at),
             "version": self.shown_version + 1,
             "versions": len((self.meta or {}).get("versions") or [None]),
+            # files a person sent with it, or a reply wrote; files a reply read (uploads.file_view)
+            "files": (self.meta or {}).get("files", []),
+            "used_files": (self.meta or {}).get("used_files", []),
         }
 
     @property

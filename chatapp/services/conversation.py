@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, User, utcnow
-from chatapp.services import control, events, jobs, lifecycle, takeover, titles
+from chatapp.services import control, events, jobs, lifecycle, takeover, titles, uploads
 from chatapp.services.redis_client import get_redis
 
 ASSISTANT_NAME = "Assistant"
@@ -27,11 +28,12 @@ class MessageRejected(Exception):
         self.status = status
 
 
-def validate_content(raw: str | None) -> str:
-    """The message text, stripped; rejected when empty or over the length limit."""
+def validate_content(raw: str | None, with_files: bool = False) -> str:
+    """The message text, stripped; rejected when over the length limit, or empty unless the
+    message carries files."""
     content = (raw or "").strip()
     limit = current_app.config["MAX_MESSAGE_CHARS"]
-    if not content:
+    if not content and not with_files:
         raise MessageRejected("Type a message before sending.")
     if len(content) > limit:
         raise MessageRejected(
@@ -51,7 +53,7 @@ def validate_client_id(raw: str | None) -> str | None:
 
 
 def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
-                      client_id: str | None = None):
+                      client_id: str | None = None, attachment_ids: Sequence = ()):
     """Store the user's message and a pending reply in one transaction, then start the reply.
 
     A send repeating an earlier `client_id` of this session returns the messages it created
@@ -59,9 +61,10 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
     session is still being written: one reply at a time keeps the history in a clear order.
     While an administrator has taken the session over, only the user's message is stored (the
     reply is None): the admin answers. The lock is read with the session's row locked, so a
-    takeover either comes first (no reply) or finds the reply and stops it.
+    takeover either comes first (no reply) or finds the reply and stops it. `attachment_ids`
+    are the user's scanned uploads in this chat that the message carries (uploads.claim).
     """
-    content = validate_content(raw_content)
+    content = validate_content(raw_content, with_files=bool(attachment_ids))
     client_id = validate_client_id(client_id)
     was_ended = chat.status == "ended"
     now = utcnow()
@@ -75,17 +78,28 @@ def post_user_message(chat: ChatSession, user: User, raw_content: str | None,
         db.session.rollback()
         raise MessageRejected("The assistant is still answering. Wait for the reply to finish "
                               "(or stop it), then send your message.", status=409)
+    try:
+        files = uploads.claim(locked, user, list(attachment_ids),
+                              current_app.config["UPLOAD_MAX_FILES"])
+    except uploads.Rejected as rejected:
+        db.session.rollback()
+        raise MessageRejected(rejected.message, status=rejected.status) from None
     seq = last_seq + 1
     user_message = ChatMessage(session_id=locked.id, seq=seq, sender="user", client_id=client_id,
                                author=user.display_name, content=content, status="done",
-                               created_at=now)
+                               created_at=now,
+                               meta={"files": [uploads.file_view(f) for f in files]} if files
+                               else {})
     reply = None if taken_over else ChatMessage(
         session_id=locked.id, seq=seq + 1, sender="assistant", author=ASSISTANT_NAME, content="",
         status="pending", created_at=now)
     db.session.add_all([user_message, *([reply] if reply else [])])
+    db.session.flush()
+    for attachment in files:
+        attachment.message_id = user_message.id
     needs_title = locked.name == DEFAULT_SESSION_NAME and not locked.named_by_owner
     if needs_title:
-        locked.name = titles.fallback(content)
+        locked.name = titles.fallback(content or files[0].name)
     commit_and_publish(locked.id, [("message.created", message)
                                    for message in (user_message, reply) if message],
                        reply_started=reply)

@@ -121,3 +121,31 @@ def enqueue_media(attachment_id: int) -> None:
         failure_ttl=7 * 86400,
         description=f"scan and read attachment {attachment_id}",
     )
+
+
+def enqueue_transcription(attachment_id: int) -> None:
+    """Queue the transcription of clean audio attachment `attachment_id` on the media queue
+    (once: the job id names it)."""
+    queue(MEDIA_QUEUE).enqueue(
+        "worker.voice.transcribe_attachment",
+        attachment_id,
+        job_id=f"transcribe-{attachment_id}",
+        job_timeout=600,
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+        description=f"transcribe attachment {attachment_id}",
+    )
+
+
+def enqueue_speech(attachment_id: int) -> None:
+    """Queue the synthesis of speech attachment `attachment_id` (a reply read aloud) on the media
+    queue (once: the job id names it)."""
+    queue(MEDIA_QUEUE).enqueue(
+        "worker.voice.synthesize_speech",
+        attachment_id,
+        job_id=f"speech-{attachment_id}",
+        job_timeout=300,
+        result_ttl=600,
+        failure_ttl=7 * 86400,
+        description=f"read reply aloud for attachment {attachment_id}",
+    )

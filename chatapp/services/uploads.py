@@ -156,6 +156,60 @@ def store(chat: ChatSession, user: User, ready: list[dict]) -> list[Attachment]:
     return attachments
 
 
+def claim(chat: ChatSession, user: User, raw_ids: list, max_files: int) -> list[Attachment]:
+    """The attachments `raw_ids` names, for a message `user` is sending in `chat`: their own
+    uploads in this chat, scanned clean and not yet sent in another message (the caller links
+    them). Rejected (422 unknown, unsafe or too many; 409 still being checked or already sent)
+    otherwise; the chat's row is locked by the caller, so two sends cannot claim one file."""
+    try:
+        ids = list(dict.fromkeys(int(raw) for raw in raw_ids))
+    except (TypeError, ValueError):
+        raise Rejected(422, "attachment_ids must be attachment ids (whole numbers).") from None
+    if len(ids) > max_files:
+        raise Rejected(422, f"Attach at most {max_files} files to a message.")
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(db.select(Attachment).where(
+        Attachment.id.in_(ids), Attachment.session_id == chat.id,
+        Attachment.uploader_id == user.id, Attachment.origin == "upload"))}
+    attachments = []
+    for attachment_id in ids:
+        attachment = found.get(attachment_id)
+        if attachment is None:
+            raise Rejected(422, "One of the attached files is not in this chat any more: "
+                                "remove it and attach it again.")
+        if attachment.message_id is not None:
+            raise Rejected(409, f"{attachment.name} was already sent in an earlier message.")
+        if attachment.status == "pending":
+            raise Rejected(409, f"{attachment.name} is still being checked: send again in a "
+                                "moment.")
+        if attachment.status != "clean":
+            raise Rejected(422, f"{attachment.name} cannot be sent: {attachment.reason}")
+        attachments.append(attachment)
+    return attachments
+
+
+def drafts(chat: ChatSession, user: User, raw_ids: list) -> list[dict]:
+    """The uploads `raw_ids` names that are still the user's unsent files of `chat`, as JSON:
+    a refused send shows them in the composer again, nothing lost."""
+    ids = [int(raw) for raw in raw_ids if str(raw).isdigit()]
+    if not ids:
+        return []
+    rows = db.session.scalars(db.select(Attachment).where(
+        Attachment.id.in_(ids), Attachment.session_id == chat.id,
+        Attachment.uploader_id == user.id, Attachment.message_id.is_(None))
+        .order_by(Attachment.id))
+    return [to_json(row) for row in rows]
+
+
+def file_view(attachment: Attachment) -> dict:
+    """What a message keeps of a file it carries, used or produced (its `meta`): enough to show
+    it without another query; its link is signed when the page is shown."""
+    return {"id": attachment.id, "name": attachment.name,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "origin": attachment.origin}
+
+
 def to_json(attachment: Attachment) -> dict:
     """An attachment as the API shows it; a short-lived download URL for a clean one only."""
     clean = attachment.status == "clean"

@@ -8,7 +8,6 @@
   const POLL_FIRST_MS = 400;
   const POLL_MAX_MS = 5000;
   const POLL_GROWTH = 1.6;
-  const RECORDED_WAIT_POLLS = 40; // a voice note: how long to wait for its transcription to start
   const Chips = window.chatappFileChips;
   const { composer, filesBox, chipOf, announce } = Chips;
   const uploads = new WeakMap(); // chip -> its XMLHttpRequest while it uploads
@@ -82,7 +81,7 @@
   // The upload route's own words for a file it would refuse; null when it may go.
   function precheck(file, position, limit) {
     const name = file.name.toLowerCase();
-    if (position > limit.maxFiles) return `Upload at most ${limit.maxFiles} files at a time.`;
+    if (position > limit.maxFiles) return `Attach at most ${limit.maxFiles} files to a message.`;
     if (!limit.extensions.some((ext) => name.endsWith(ext))) {
       return `${file.name} is not of an allowed type. Allowed: ${limit.allowed}.`;
     }
@@ -151,19 +150,15 @@
 
   // ---- waiting for the scan (and a voice note's transcript) -------------------------------------
 
-  function waiting(chip, polls) {
-    const { status, transcriptStatus } = chip.dataset;
-    if (status === "pending" || transcriptStatus === "pending") return true;
-    // a voice note's transcription may start just after its scan
-    return Boolean(chip.dataset.recorded && status === "clean" && !transcriptStatus
-      && polls < RECORDED_WAIT_POLLS);
+  // Still to settle: the scan, then for audio its transcription (queued by the scan's job).
+  function waiting(chip) {
+    return chip.dataset.status === "pending" || chip.dataset.transcriptStatus === "pending";
   }
 
   function watch(id) {
     if (watched.has(String(id))) return;
     watched.add(String(id));
     let delay = POLL_FIRST_MS;
-    let polls = 0;
     const tick = async () => {
       let chip = chipOf(id);
       if (!chip) return watched.delete(String(id)); // removed, or sent
@@ -181,9 +176,8 @@
       } catch (error) {
         // no answer this time: ask again later
       }
-      polls += 1;
       chip = chipOf(id);
-      if (!chip || !waiting(chip, polls)) return watched.delete(String(id));
+      if (!chip || !waiting(chip)) return watched.delete(String(id));
       delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
       setTimeout(tick, delay);
     };
@@ -198,7 +192,7 @@
       announce(attachment.status === "clean" ? `${name} is ready.` : Chips.stateText(chip));
     }
     if (before.transcript !== "done" && attachment.transcript_status === "done") {
-      useTranscript(attachment.transcript || "");
+      if (chip.dataset.recorded) useTranscript(attachment.transcript || ""); // not a file's
     } else if (before.transcript !== "failed" && attachment.transcript_status === "failed") {
       announce(Chips.stateText(chip));
     }
@@ -256,7 +250,7 @@
     form.querySelector(".composer-tools").hidden = false;
     for (const chip of Chips.all()) {
       Chips.paint(chip);
-      if (chip.dataset.attachmentId && waiting(chip, 0)) watch(chip.dataset.attachmentId);
+      if (chip.dataset.attachmentId && waiting(chip)) watch(chip.dataset.attachmentId);
     }
     changed();
   }

@@ -20,10 +20,11 @@ window.chatappFileChips = (() => {
     if (status) status.textContent = text;
   }
 
+  // As the server's `filesize` filter writes it (chatapp/frontend.py).
   function sizeText(bytes) {
     if (bytes < 1024) return `${bytes} bytes`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
-    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`.replace(".0 MB", " MB");
   }
 
   function kindOf(contentType) {

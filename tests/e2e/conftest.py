@@ -10,7 +10,9 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import PASSWORD
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 # replies read aloud automatically play without a click, as after a visit
+                 "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import ask, sign_in
 from tests.e2e.test_chat_browser import start_chat
 from tests.test_uploads import pdf_bytes
 
@@ -100,6 +100,49 @@ def test_attached_files_show_progress_then_are_checked(chat_page):
     assert sorted(a["name"] for a in listed(page)) == ["proposal.pdf", "site photo.png"]
     ids = page.locator("input[name=attachment_ids]:enabled")
     expect(ids).to_have_count(2)
+
+    page.get_by_role("button", name="Send").click()  # files only: no text needed
+    sent = page.locator(".msg-user").last
+    expect(sent.locator(".msg-file-name")).to_have_text(["site photo.png", "proposal.pdf"])
+    expect(sent.locator(".msg-file img")).to_be_visible()
+    expect(page.locator("#composer .file-chip")).to_have_count(0)  # a fresh composer
+    expect(page.locator("input[name=attachment_ids]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Attach files")).to_be_visible()
+
+
+def test_files_survive_a_refused_send_and_go_with_the_next(chat_page, llm):
+    page = chat_page
+    llm.reset(tokens=[f" word{i}" for i in range(40)], delay=0.1)
+    ask(page, "A long answer, please")
+    reply = page.locator(".msg-assistant").last
+    expect(reply.locator(".body")).to_contain_text("word2")  # still being written
+    page.locator("#composer-file-input").set_input_files(
+        [file("fees.csv", b"client,fee\nAcme,1200\n", "text/csv")])
+    expect(chip(page, "fees.csv")).to_have_attribute("data-status", "clean", timeout=30000)
+    page.get_by_label("Message").fill("And the fees?")
+    page.get_by_role("button", name="Send").click()
+
+    expect(page.locator("#composer-error")).to_be_visible()  # refused while the reply is written
+    expect(chip(page, "fees.csv")).to_have_attribute("data-status", "clean")
+    expect(chip(page, "fees.csv").locator(".file-size")).to_have_text("21 bytes")
+    expect(page.locator("input[name=attachment_ids]:enabled")).to_have_count(1)
+    expect(page.get_by_label("Message")).to_have_value("And the fees?")
+
+    expect(reply).to_have_class(re.compile("status-done"), timeout=20000)
+    page.get_by_role("button", name="Send").click()
+    sent = page.locator(".msg-user").last
+    expect(sent.locator(".body")).to_have_text("And the fees?")
+    expect(sent.locator(".msg-file-name")).to_have_text(["fees.csv"])
+    expect(page.locator("#composer .file-chip")).to_have_count(0)
+
+
+def test_more_files_than_a_message_takes_are_refused(chat_page):
+    page = chat_page
+    page.locator("#composer-file-input").set_input_files(
+        [file(f"part{i:02}.csv", b"a,b\n", "text/csv") for i in range(11)])
+    expect(chip(page, "part10.csv").locator(".file-state")).to_have_text(
+        "Attach at most 10 files to a message.")
+    expect(page.locator(".file-chip[data-status=clean]")).to_have_count(10, timeout=30000)
 
 
 def test_refused_files_say_why_and_can_be_removed(chat_page, tmp_path):

@@ -24,6 +24,7 @@ class ModelChoice:
     model: str = ""  # the name sent to the server
     base_url: str | None = None
     api_key_env: str | None = None  # the environment variable holding this server's API key
+    vision: bool = False  # the model reads images (they are sent to it with the question)
 
     @property
     def offline(self) -> bool:
@@ -81,7 +82,8 @@ def _single_model(config: dict) -> ModelChoice:
     if kind == "offline":
         return _offline_model()
     return ModelChoice(id=config["LLM_MODEL"], label=config["LLM_MODEL"], provider="openai",
-                       model=config["LLM_MODEL"], base_url=config.get("LLM_BASE_URL"))
+                       model=config["LLM_MODEL"], base_url=config.get("LLM_BASE_URL"),
+                       vision=bool(config.get("LLM_VISION")))
 
 
 def _offline_model(model_id: str = "offline", label: str | None = None) -> ModelChoice:
@@ -94,7 +96,8 @@ def _listed_model(config: dict, entry, index: int) -> ModelChoice:
     where = f"CHATAPP_LLM_MODELS[{index}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
         raise ValueError(f"{where} must be an object with an \"id\"")
-    unknown = set(entry) - {"id", "label", "provider", "model", "base_url", "api_key_env"}
+    unknown = set(entry) - {"id", "label", "provider", "model", "base_url", "api_key_env",
+                            "vision"}
     if unknown:
         raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
     model_id = entry["id"]
@@ -110,4 +113,4 @@ def _listed_model(config: dict, entry, index: int) -> ModelChoice:
         raise ValueError(f"{where} needs a base_url (or set CHATAPP_LLM_BASE_URL)")
     return ModelChoice(id=model_id, label=entry.get("label") or model_id, provider="openai",
                        model=entry.get("model") or model_id, base_url=base_url,
-                       api_key_env=entry.get("api_key_env"))
+                       api_key_env=entry.get("api_key_env"), vision=entry.get("vision") is True)
