@@ -499,14 +499,14 @@ def test_another_consultant_cannot_remove_a_file(app, client, consultant, make_u
     assert len(listed(client, chat)) == 1
 
 
-def test_a_sent_file_stays_with_its_message(app, client, consultant, local):
+def test_a_sent_file_stays_with_its_message(app, client, consultant, run_worker, local):
     chat = new_chat(client)
     [attachment] = upload(client, chat, [("fees.csv", b"a,b\n")]).get_json()["attachments"]
-    assert send(client, chat, "Here are the fees").status_code == 303
+    process(run_worker, local)
+    assert send(client, chat, "Here are the fees",
+                attachment_ids=[str(attachment["id"])]).status_code == 303
     [question, _] = messages_of(app, chat)
-    with app.app_context():  # linked as the send route links a message's files
-        db.session.execute(db.update(Attachment).values(message_id=question.id))
-        db.session.commit()
+    assert listed(client, chat)[0]["message_id"] == question.id
     response = remove(client, chat, attachment["id"])
     assert response.status_code == 409
     assert response.get_json()["error"]["message"] == (
