@@ -93,7 +93,7 @@
   }
 
   function addFiles(files, options = {}) {
-    if (!composer() || !filesBox()) return;
+    if (!filesBox()) return;
     const limit = limits();
     let count = Chips.all().filter((chip) => chip.dataset.status !== "error").length;
     for (const file of files) {
@@ -226,7 +226,7 @@
   // After any change: Send waits while a file is busy; a message may be files only.
   function changed() {
     const form = composer();
-    if (!form) return;
+    if (!form || !filesBox()) return;
     const waitFor = busy();
     const send = form.querySelector("button[type=submit]");
     send.disabled = waitFor;
@@ -256,7 +256,7 @@
   }
 
   function hasFiles(e) {
-    return Boolean(e.dataTransfer && [...e.dataTransfer.types].includes("Files") && composer());
+    return Boolean(e.dataTransfer && [...e.dataTransfer.types].includes("Files") && filesBox());
   }
 
   function dropZone(show) {
@@ -279,7 +279,8 @@
   });
 
   document.addEventListener("paste", (e) => {
-    if (e.target.id !== "composer-input" || !e.clipboardData || !e.clipboardData.files.length) return;
+    if (e.target.id !== "composer-input" || !filesBox()) return;
+    if (!e.clipboardData || !e.clipboardData.files.length) return;
     addFiles([...e.clipboardData.files]);
     if (![...e.clipboardData.types].includes("text/plain")) e.preventDefault();
   });
@@ -294,7 +295,7 @@
     if (!e.relatedTarget) dropZone(false); // left the window
   });
   document.addEventListener("drop", (e) => {
-    if (!e.dataTransfer || !e.dataTransfer.files.length || !composer()) return;
+    if (!e.dataTransfer || !e.dataTransfer.files.length || !filesBox()) return;
     e.preventDefault();
     dropZone(false);
     addFiles([...e.dataTransfer.files]);
