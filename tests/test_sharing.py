@@ -29,7 +29,9 @@ def seeded_chat(app, owner_id: int, name="Acme — review", **fields) -> str:
                            context={"meeting_type": "Architecture review",
                                     "clouds": ["AWS", "Azure"], "custom": {"Budget": "200k EUR"}},
                            created_at=AT, **fields)
-        rows = [("user", "Cara Consultant", "How do we start?", "done", {}),
+        brief = {"id": 1, "name": "brief.pdf", "content_type": "application/pdf", "size": 9,
+                 "origin": "upload"}
+        rows = [("user", "Cara Consultant", "How do we start?", "done", {"files": [brief]}),
                 ("assistant", "Assistant", ANSWER, "done", {}),
                 ("system", "chatapp", "Administrator Ada joined the chat", "done", {}),
                 ("assistant", "Assistant", "half an ans", "failed", {"error": "Model timed out"}),
@@ -76,7 +78,8 @@ def test_the_markdown_export_has_the_card_timestamps_and_finished_messages(clien
     assert "Chat started 2026-11-20 09:05 UTC." in text
     assert "- **Client:** Acme Corp\n- **Meeting type:** Architecture review\n" in text
     assert "- **Cloud providers:** AWS, Azure\n- **Budget:** 200k EUR\n" in text
-    assert "### Cara Consultant · 2026-11-20 09:06 UTC\n\nHow do we start?" in text
+    assert "### Cara Consultant · 2026-11-20 09:06 UTC\n\nHow do we start?\n\n" \
+           "*Files: brief.pdf*" in text
     assert "### Assistant · 2026-11-20 09:07 UTC\n\n" + ANSWER in text
     assert "Administrator Ada joined the chat" in text  # the full record keeps system notes
     assert "*Reply failed: Model timed out*" in text and "*Reply stopped.*" in text
@@ -97,7 +100,8 @@ def test_client_notes_hold_only_what_a_client_should_read(client, consultant, ap
     data = download(client, chat, "json", "client_notes").get_json()
     assert data["kind"] == "client_notes"
     assert [m["content"] for m in data["messages"]] == ["How do we start?", ANSWER, "Stopped here"]
-    assert set(data["messages"][0]) == {"seq", "sender", "author", "content", "created_at"}
+    assert set(data["messages"][0]) == {"seq", "sender", "author", "content", "files",
+                                        "created_at"}
 
 
 def test_the_json_export_has_a_documented_structure(client, consultant, app):
@@ -119,6 +123,7 @@ def test_the_json_export_has_a_documented_structure(client, consultant, app):
     assert [(m["sender"], m["status"]) for m in data["messages"]] == [
         ("user", "done"), ("assistant", "done"), ("system", "done"), ("assistant", "failed"),
         ("assistant", "cancelled")]
+    assert [m["files"] for m in data["messages"][:2]] == [["brief.pdf"], []]
     failed = data["messages"][3]
     assert failed["error"] == "Model timed out" and failed["tokens_out"] == 40
     assert failed["created_at"] == "2026-11-20T09:09:00+00:00"

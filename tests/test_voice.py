@@ -27,17 +27,10 @@ REPLY = ["**Moving** the servers", " to the cloud costs", " about four hundred d
 
 
 @pytest.fixture
-def storage_dir(app, tmp_path) -> dict[str, str]:
-    """Local storage for the app and its workers: the workers' settings."""
-    app.config.update(UPLOAD_DIR=str(tmp_path / "uploads"))
-    return {"CHATAPP_UPLOAD_DIR": str(tmp_path / "uploads")}
-
-
-@pytest.fixture
-def endpoint(llm, storage_dir) -> dict[str, str]:
+def endpoint(llm, local) -> dict[str, str]:
     """Worker settings sending transcription and speech to the fake OpenAI-compatible server."""
     server = llm.base_url.removesuffix("/v1")
-    return {**storage_dir, "CHATAPP_TRANSCRIBE_URL": server, "CHATAPP_TRANSCRIBE_API_KEY": "k-1",
+    return {**local, "CHATAPP_TRANSCRIBE_URL": server, "CHATAPP_TRANSCRIBE_API_KEY": "k-1",
             "CHATAPP_TTS_URL": server, "CHATAPP_TTS_API_KEY": "k-2", "CHATAPP_TTS_VOICE": "nova"}
 
 
@@ -71,23 +64,23 @@ def ask_speech(client, chat: str, message_id: int, csrf: bool = True):
                        headers={"X-CSRFToken": token, "Accept": "application/json"})
 
 
-def test_a_voice_note_is_transcribed_offline(client, consultant, run_worker, storage_dir):
+def test_a_voice_note_is_transcribed_offline(client, consultant, run_worker, local):
     chat = new_chat(client)
     [created] = upload(client, chat, [("note.wav", spoken_wav(SPOKEN))]).get_json()["attachments"]
     assert created["transcript_status"] is None and created["origin"] == "upload"
 
-    work_media(run_worker, storage_dir)
+    work_media(run_worker, local)
     shown = attachment_of(client, chat, created["id"])
     assert shown["status"] == "clean" and shown["transcript_status"] == "done"
     assert {"estimate", "cost", "moving", "servers", "cloud"} <= words(shown["transcript"])
     assert fetch(client, shown["url"])[0] == 200  # the audio stays attached and playable
 
 
-def test_only_clean_audio_is_transcribed(app, client, consultant, run_worker, storage_dir):
+def test_only_clean_audio_is_transcribed(app, client, consultant, run_worker, local):
     chat = new_chat(client)
     upload(client, chat, [("fees.csv", b"a,b\n1,2\n"), ("empty.wav", b"RIFF\0\0\0\0WAVEjunk"),
                           ("infected.wav", spoken_wav(SPOKEN) + EICAR)])
-    work_media(run_worker, storage_dir)
+    work_media(run_worker, local)
     with app.app_context():
         rows = db.session.execute(db.select(Attachment.name, Attachment.status,
                                             Attachment.transcript_status, Attachment.transcript)
@@ -131,7 +124,7 @@ def test_a_failing_transcription_endpoint_leaves_the_audio(client, consultant, r
     assert fetch(client, shown["url"])[0] == 200
 
 
-def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm, storage_dir):
+def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm, local):
     llm.reset(tokens=REPLY)
     chat = answered_chat(client, run_worker, "What would the cloud cost?")
     reply = messages_of(app, chat)[-1]
@@ -142,7 +135,7 @@ def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm,
         "speech", "pending", reply.id, None)
     assert ask_speech(client, chat, reply.id).get_json()["id"] == created["id"]  # one per reply
 
-    work_media(run_worker, storage_dir)
+    work_media(run_worker, local)
     shown = attachment_of(client, chat, created["id"])
     assert (shown["status"], shown["content_type"]) == ("clean", "audio/wav")
     status, audio = fetch(client, shown["url"])
@@ -181,7 +174,7 @@ def test_the_speech_endpoint_when_configured(app, client, consultant, run_worker
 
 
 def test_a_regenerated_reply_gets_new_audio(app, client, consultant, run_worker, llm,
-                                            storage_dir):
+                                            local):
     chat = answered_chat(client, run_worker)
     reply_id = messages_of(app, chat)[-1].id
     first = ask_speech(client, chat, reply_id).get_json()
@@ -265,3 +258,17 @@ def test_voice_settings_are_saved_and_reach_the_chat_page(app, client, consultan
     chat = new_chat(client)
     assert 'data-read-aloud="true"' in client.get(chat).get_data(as_text=True)
     assert client.post("/settings/voice", data={"read_aloud": "on"}).status_code == 400
+
+
+def test_a_voice_note_sent_alone_is_heard_by_the_reply(app, client, consultant, llm, run_worker,
+                                                       local):
+    chat = new_chat(client)
+    [note] = upload(client, chat, [("note.wav", spoken_wav(SPOKEN))]).get_json()["attachments"]
+    work_media(run_worker, local)
+    assert send(client, chat, "", headers={"Accept": "application/json"},
+                attachment_ids=[note["id"]]).status_code == 202
+    assert run_worker(env=local).wait(60) == 0
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    assert prompt.startswith('Voice note "note.wav":\n')
+    assert {"estimate", "cost", "servers", "cloud"} <= words(prompt)
+    assert [f["name"] for f in messages_of(app, chat)[1].to_view()["used_files"]] == ["note.wav"]

@@ -11,7 +11,9 @@ The JSON document (``version`` 1)::
     {"format": "chatapp.session", "version": 1, "kind": "full" | "client_notes",
      "exported_at": ISO 8601,
      "session": {"id", "name", "created_at", "context_card": [{"label", "value"}]},
-     "messages": [{"seq", "sender", "author", "content", "created_at"}]}
+     "messages": [{"seq", "sender", "author", "content", "files", "created_at"}]}
+
+``files`` are the names of the files a message carries (sent with it, or written by the reply).
 
 A full export's messages also carry ``status`` (done, failed or cancelled), ``error``,
 ``tokens_in``, ``tokens_out`` and ``latency_ms``.
@@ -42,11 +44,13 @@ def document(chat: ChatSession, kind: str, now: datetime | None = None) -> dict:
     for message in chat.messages:
         if message.status in REPLY_IN_PROGRESS:
             continue
+        files = [f["name"] for f in (message.meta or {}).get("files", [])]
         if notes and (message.sender not in CLIENT_SENDERS or message.status not in CLIENT_STATUSES
-                      or not message.content.strip()):
+                      or not (message.content.strip() or files)):
             continue
         item = {"seq": message.seq, "sender": message.sender, "author": message.author,
-                "content": message.content, "created_at": iso(message.created_at)}
+                "content": message.content, "files": files,
+                "created_at": iso(message.created_at)}
         if not notes:
             item.update(status=message.status, error=(message.meta or {}).get("error"),
                         tokens_in=message.tokens_in, tokens_out=message.tokens_out,
@@ -85,7 +89,11 @@ def as_markdown(doc: dict) -> str:
         note = status_note(message)
         if note:
             lines += [f"*{note}*", ""]
-        lines += [message["content"].strip() or "*(no text)*", ""]
+        if message["content"].strip() or not message.get("files"):
+            lines += [message["content"].strip() or "*(no text)*", ""]
+        note = files_note(message)
+        if note:
+            lines += [f"*{note}*", ""]
     if not doc["messages"]:
         lines += ["*No messages.*", ""]
     return "\n".join(lines)
@@ -103,6 +111,11 @@ def status_note(message: dict) -> str | None:
     if message.get("status") == "cancelled":
         return "Reply stopped."
     return None
+
+
+def files_note(message: dict) -> str | None:
+    """The line naming a message's files (None when it has none)."""
+    return f"Files: {', '.join(message['files'])}" if message.get("files") else None
 
 
 def when(iso: str | None) -> str:

@@ -110,42 +110,33 @@ def enqueue_delivery(delivery_id: int) -> None:
 
 
 def enqueue_media(attachment_id: int) -> None:
-    """Queue the scan and text extraction of attachment `attachment_id` on the media queue
-    (once: the job id names it)."""
-    queue(MEDIA_QUEUE).enqueue(
-        "worker.media.process_attachment",
-        attachment_id,
-        job_id=f"media-{attachment_id}",
-        job_timeout=300,
-        result_ttl=600,
-        failure_ttl=7 * 86400,
-        description=f"scan and read attachment {attachment_id}",
-    )
+    """Queue the scan and text extraction of attachment `attachment_id` on the media queue."""
+    _enqueue_attachment_job("worker.media.process_attachment", "media", attachment_id, 300,
+                            "scan and read attachment")
 
 
 def enqueue_transcription(attachment_id: int) -> None:
-    """Queue the transcription of clean audio attachment `attachment_id` on the media queue
-    (once: the job id names it)."""
-    queue(MEDIA_QUEUE).enqueue(
-        "worker.voice.transcribe_attachment",
-        attachment_id,
-        job_id=f"transcribe-{attachment_id}",
-        job_timeout=600,
-        result_ttl=600,
-        failure_ttl=7 * 86400,
-        description=f"transcribe attachment {attachment_id}",
-    )
+    """Queue the transcription of clean audio attachment `attachment_id` on the media queue."""
+    _enqueue_attachment_job("worker.voice.transcribe_attachment", "transcribe", attachment_id,
+                            600, "transcribe attachment")
 
 
 def enqueue_speech(attachment_id: int) -> None:
     """Queue the synthesis of speech attachment `attachment_id` (a reply read aloud) on the media
-    queue (once: the job id names it)."""
+    queue."""
+    _enqueue_attachment_job("worker.voice.synthesize_speech", "speech", attachment_id, 300,
+                            "read a reply aloud into attachment")
+
+
+def _enqueue_attachment_job(function: str, kind: str, attachment_id: int, timeout: int,
+                            description: str) -> None:
+    """Queue `function(attachment_id)` on the media queue, once: the job id names it."""
     queue(MEDIA_QUEUE).enqueue(
-        "worker.voice.synthesize_speech",
+        function,
         attachment_id,
-        job_id=f"speech-{attachment_id}",
-        job_timeout=300,
+        job_id=f"{kind}-{attachment_id}",
+        job_timeout=timeout,
         result_ttl=600,
         failure_ttl=7 * 86400,
-        description=f"read reply aloud for attachment {attachment_id}",
+        description=f"{description} {attachment_id}",
     )

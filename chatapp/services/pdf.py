@@ -94,6 +94,9 @@ def _message(pdf, message: dict) -> None:
         log.warning("PDF export: message %s set as plain text", message.get("seq"), exc_info=True)
         pdf.set_font(FACE, "", 11)
         pdf.multi_cell(0, 6, message["content"], new_x="LMARGIN", new_y="NEXT")
+    files = export.files_note(message)
+    if files:
+        _line(pdf, files, size=9, style="I", color=MUTED)
     pdf.ln(4)
 
 
