@@ -89,12 +89,35 @@ def list_attachments(session_id: uuid.UUID):
 def show_attachment(session_id: uuid.UUID, attachment_id: int):
     """One attachment of the user's chat, as in the list (the composer polls it until its scan
     and, for audio, its transcript are done); 404 when it is not in that chat."""
-    chat = owned_session(session_id)
-    attachment = db.session.scalar(db.select(Attachment).filter_by(id=attachment_id,
-                                                                    session_id=chat.id))
+    attachment = _attachment_of(owned_session(session_id), attachment_id)
     if attachment is None:
         return error_response(404)
     return jsonify(uploads.to_json(attachment))
+
+
+@bp.delete("/chats/<uuid:session_id>/attachments/<int:attachment_id>")
+@login_required
+def delete_attachment(session_id: uuid.UUID, attachment_id: int):
+    """Remove a file the user attached in the composer but has not sent: its stored file (and
+    thumbnail) and its row go; 204. 409 once it belongs to a message, 404 when it is not the
+    user's own upload in their chat."""
+    attachment = _attachment_of(owned_session(session_id), attachment_id)
+    if attachment is None or attachment.uploader_id != current_user.id:
+        return error_response(404)
+    if attachment.message_id is not None:
+        return error_response(409, f"{attachment.name} was sent in a message: it stays with it.",
+                              code="already_sent")
+    keys = [key for key in (attachment.storage_key, attachment.thumbnail_key) if key]
+    db.session.delete(attachment)
+    db.session.commit()
+    storage.delete_all(keys)
+    return "", 204
+
+
+def _attachment_of(chat: ChatSession, attachment_id: int) -> Attachment | None:
+    """Attachment `attachment_id` when it belongs to `chat`, else None."""
+    return db.session.scalar(db.select(Attachment).filter_by(id=attachment_id,
+                                                             session_id=chat.id))
 
 
 @bp.get("/chats/<uuid:session_id>/attachments/<int:attachment_id>/file")

@@ -1,4 +1,5 @@
-"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy)."""
+"""What every page needs from the app: htmx script tags (CDN with SRI, or the vendored copy),
+the Markdown filter and the upload limits the composer checks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Flask, url_for
 from chatapp.services.history import MAX_PAGE_SIZE
 from chatapp.services.render import render_markdown
 from chatapp.services.settings import LIVE_TRANSPORTS
+from chatapp.services.uploads import ALLOWED, EXTENSIONS, size_text
 
 HTMX_VERSION = "4.0.1"
 CDN_BASE = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/"
@@ -50,6 +52,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["filesize"] = file_size
     app.jinja_env.globals["new_client_id"] = lambda: uuid.uuid4().hex  # one per composer shown
+    # what the composer checks before uploading, in the upload route's own words
+    app.jinja_env.globals.update(upload_allowed=ALLOWED, upload_extensions=EXTENSIONS,
+                                 upload_size_text=size_text)
 
     @app.context_processor
     def inject_scripts():

@@ -76,9 +76,10 @@ def fake_llm():
 
 
 @pytest.fixture(scope="session")
-def app_config(postgres_url, redis_url, fake_llm) -> dict:
+def app_config(postgres_url, redis_url, fake_llm, tmp_path_factory) -> dict:
     """Configuration shared by the in-process app and the subprocesses (as CHATAPP_* vars)."""
     return {
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),  # not the checkout's instance/
         "SECRET_KEY": SECRET,
         "DATABASE_URL": postgres_url,
         "REDIS_URL": redis_url,

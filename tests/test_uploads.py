@@ -26,7 +26,7 @@ from chatapp.extensions import db
 from chatapp.models import Alert, Attachment, ChatSession, utcnow
 from chatapp.services import lifecycle
 from chatapp.services.storage import get_storage
-from tests.conftest import PASSWORD, csrf_from, login, new_chat, sqlite_app
+from tests.conftest import PASSWORD, csrf_from, login, messages_of, new_chat, send, sqlite_app
 from tests.services import free_port
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -445,3 +445,70 @@ def test_on_the_embedded_sqlite_database(app_config, tmp_path, run_worker):
     assert [a["status"] for a in shown] == ["clean", "quarantined"]
     assert fetch(web, shown[0]["url"]) == (200, b"a,b\n1,2\n")
     assert shown[0]["created_at"].endswith("+00:00")  # SQLite keeps no zone: it is added back
+
+
+def remove(client, chat: str, attachment_id: int, csrf: str | None = None):
+    """DELETE one attachment as the composer does (CSRF token in the header, JSON answer)."""
+    token = csrf or csrf_from(client.get(chat).get_data(as_text=True))
+    return client.delete(f"{chat}/attachments/{attachment_id}",
+                         headers={"Accept": "application/json", "X-CSRFToken": token})
+
+
+def test_a_file_not_yet_sent_can_be_removed_with_its_stored_copies(app, client, consultant,
+                                                                   run_worker, backend):
+    chat = new_chat(client)
+    upload(client, chat, [("photo.png", png()), ("fees.csv", b"a,b\n1,2\n")])
+    process(run_worker, backend)
+    photo, fees = listed(client, chat)
+    with app.app_context():
+        stored = db.session.get(Attachment, photo["id"])
+        keys = [stored.storage_key, stored.thumbnail_key]
+    assert all(keys)
+
+    response = remove(client, chat, photo["id"])
+    assert response.status_code == 204
+    assert [a["id"] for a in listed(client, chat)] == [fees["id"]]
+    with app.app_context():
+        for key in keys:
+            with pytest.raises((FileNotFoundError, ClientError)):
+                get_storage().get(key)
+    assert remove(client, chat, photo["id"]).status_code == 404  # gone already
+
+
+def test_removing_needs_the_csrf_token(client, consultant, local):
+    chat = new_chat(client)
+    [attachment] = upload(client, chat, [("fees.csv", b"a,b\n")]).get_json()["attachments"]
+    response = client.delete(f"{chat}/attachments/{attachment['id']}",
+                             headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert len(listed(client, chat)) == 1
+
+
+def test_another_consultant_cannot_remove_a_file(app, client, consultant, make_user, local):
+    chat = new_chat(client)
+    [attachment] = upload(client, chat, [("fees.csv", b"a,b\n")]).get_json()["attachments"]
+    other = app.test_client()
+    make_user("otto@example.com")
+    login(other, "otto@example.com")
+    token = csrf_from(other.get("/chats/new").get_data(as_text=True))
+    response = remove(other, chat, attachment["id"], csrf=token)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    otto_chat = new_chat(other)  # nor through a chat of their own
+    assert remove(other, otto_chat, attachment["id"], csrf=token).status_code == 404
+    assert len(listed(client, chat)) == 1
+
+
+def test_a_sent_file_stays_with_its_message(app, client, consultant, run_worker, local):
+    chat = new_chat(client)
+    [attachment] = upload(client, chat, [("fees.csv", b"a,b\n")]).get_json()["attachments"]
+    process(run_worker, local)
+    assert send(client, chat, "Here are the fees",
+                attachment_ids=[str(attachment["id"])]).status_code == 303
+    [question, _] = messages_of(app, chat)
+    assert listed(client, chat)[0]["message_id"] == question.id
+    response = remove(client, chat, attachment["id"])
+    assert response.status_code == 409
+    assert response.get_json()["error"]["message"] == (
+        "fees.csv was sent in a message: it stays with it.")
+    assert len(listed(client, chat)) == 1

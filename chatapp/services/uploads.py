@@ -22,6 +22,9 @@ TEXT_TYPES = {".csv": "text/csv", ".md": "text/markdown", ".markdown": "text/mar
 # What people are told is allowed (415).
 ALLOWED = ("PDF", "PNG", "JPEG", "WebP", "GIF", "DOCX", "CSV", "TXT", "MD", "WebM", "Ogg", "WAV",
            "MP3", "M4A")
+# The file names the composer lets through before uploading (the content decides on the server).
+EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".docx", ".csv", ".txt", ".md",
+              ".markdown", ".webm", ".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".mp4")
 MAX_NAME = 120
 
 

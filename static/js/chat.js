@@ -84,7 +84,10 @@
     if (input.id !== "composer-input" || e.key !== "Enter" || e.shiftKey || e.isComposing) return;
     if (window.matchMedia("(pointer: coarse)").matches) return;
     e.preventDefault();
-    if (input.value.trim()) input.form.requestSubmit();
+    // a message may be only files (static/js/attach.js enables their ids once uploaded)
+    if (input.value.trim() || input.form.querySelector("input[name=attachment_ids]:enabled")) {
+      input.form.requestSubmit();
+    }
   });
 
   // After a send, the fresh composer takes the focus back so typing can go on.

@@ -76,7 +76,7 @@ def test_phone_layout_and_keyboard_only_use(browser, live_server, make_user, llm
     page.keyboard.press("Enter")
     expect(page.locator(".msg-assistant .body")).to_have_text("Hello from the fake model.")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing overflows sideways
-    for element in ("#composer-input", "#composer button", ".chat-head h1", "#live-status"):
+    for element in ("#composer-input", "#composer button[type=submit]", ".chat-head h1", "#live-status"):
         box = page.locator(element).bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, element
     assert page.locator("#messages").get_attribute("aria-live") == "polite"
