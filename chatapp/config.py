@@ -48,6 +48,7 @@ DEFAULTS = {
     "SESSION_END_HOURS": 12,  # ... and ends (can be reopened) after this long
     "SESSION_RETENTION_DAYS": 0,  # ended sessions are deleted this long after ending; 0: kept
     "DELETE_UNDO_SECONDS": 10,  # a deleted session can be restored this long, then is purged
+    "UNSENT_UPLOAD_HOURS": 24,  # files attached but never sent are deleted after this long
     "UPKEEP_INTERVAL": 60.0,  # seconds between passes of the sessions' upkeep job
     "HISTORY_PAGE_SIZE": 50,  # messages a chat opens with; older ones load as the reader scrolls up
     # Live events

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import timedelta
+from pathlib import Path
 
 from PIL import Image
 
 from chatapp.extensions import db
-from chatapp.models import Attachment
+from chatapp.models import Attachment, utcnow
+from chatapp.services import lifecycle
 from tests.conftest import login, messages_of, new_chat, send
 from tests.test_uploads import (
     EICAR,
@@ -193,3 +196,21 @@ def test_files_a_reply_writes_are_offered_as_downloads(app, client, consultant, 
     assert fetch(client, opened.headers["Location"]) == (200, b"item,cost\nVMs,1200\n")
     listed_files = {a["name"]: a["origin"] for a in listed(client, chat)}
     assert listed_files == {"estimate.csv": "assistant"}
+
+
+def test_files_never_sent_are_dropped_by_the_upkeep_after_a_day(app, client, consultant, llm,
+                                                                run_worker, local):
+    chat = new_chat(client)
+    old, sent, recent = uploaded(client, run_worker, local, chat, [
+        ("left.csv", b"a\n"), ("sent.csv", b"b\n"), ("new.csv", b"c\n")])
+    response = send(client, chat, "With one file", headers=JSON, attachment_ids=[sent])
+    assert response.status_code == 202, response.get_json()
+    with app.app_context():
+        for attachment_id in (old, sent):
+            db.session.get(Attachment, attachment_id).created_at = utcnow() - timedelta(hours=25)
+        db.session.commit()
+        left_file = Path(local["CHATAPP_UPLOAD_DIR"]) / db.session.get(Attachment, old).storage_key
+        assert left_file.exists()
+        assert lifecycle.upkeep().unsent_files == 1
+    assert not left_file.exists()
+    assert [a["name"] for a in listed(client, chat)] == ["sent.csv", "new.csv"]

@@ -98,7 +98,7 @@ def keep_sessions() -> dict[str, int]:
     with get_app().app_context():
         done = lifecycle.upkeep()
     return {"idled": len(done.idled), "ended": len(done.ended), "expired": done.expired,
-            "purged": done.purged}
+            "purged": done.purged, "unsent_files": done.unsent_files}
 
 
 def end_lapsed_takeovers() -> int:

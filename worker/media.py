@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from chatapp.extensions import db
 from chatapp.models import Attachment
 from chatapp.services import alerts, jobs, media, storage
@@ -32,15 +34,21 @@ def process_attachment(attachment_id: int) -> str:
         except (ValueError, OSError, KeyError) as error:
             _set_aside(attachment, "failed", f"The file could not be read: {error}"[:500])
         else:
+            thumbnail_key = storage.new_key(".png") if preview else None
             if preview:
-                attachment.thumbnail_key = storage.new_key(".png")
-                backend.put(attachment.thumbnail_key, preview, "image/png")
+                backend.put(thumbnail_key, preview, "image/png")
+            attachment.thumbnail_key = thumbnail_key
             attachment.status = "clean"
             to_transcribe = (attachment.content_type.startswith("audio/")
                              and attachment.origin == "upload")
             if to_transcribe:
                 attachment.transcript_status = "pending"
-            db.session.commit()
+            try:
+                db.session.commit()
+            except StaleDataError:  # removed from its composer while it was being checked
+                db.session.rollback()
+                storage.delete_all([thumbnail_key] if thumbnail_key else [])
+                return "gone"
             if to_transcribe:
                 jobs.enqueue_transcription(attachment.id)
         return attachment.status

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from chatapp.extensions import db
-from chatapp.models import ChatSession, as_utc, utcnow
+from chatapp.models import Attachment, ChatSession, as_utc, utcnow
 from chatapp.services import events, storage
 from chatapp.services.redis_client import get_redis
 
@@ -25,6 +25,7 @@ class Upkeep:
     ended: list
     expired: int
     purged: int
+    unsent_files: int = 0  # uploads never sent in a message, dropped after UNSENT_UPLOAD_HOURS
 
 
 def active_values(now: datetime) -> dict:
@@ -71,8 +72,8 @@ def idle_after() -> timedelta:
 def upkeep(now: datetime | None = None) -> Upkeep:
     """One pass of the periodic job: sessions past their idle deadline go idle, sessions without
     activity for SESSION_END_HOURS end (at their last activity), ended sessions past retention and
-    deleted sessions past the undo window are deleted, with their attachments' files. Open pages
-    hear of the changes."""
+    deleted sessions past the undo window are deleted, with their attachments' files; so are
+    uploads never sent after UNSENT_UPLOAD_HOURS. Open pages hear of the changes."""
     now = now or utcnow()
     config = current_app.config
     s = ChatSession
@@ -89,6 +90,7 @@ def upkeep(now: datetime | None = None) -> Upkeep:
         expired = delete_sessions(db.and_(
             s.status == "ended",
             s.ended_at < now - timedelta(days=config["SESSION_RETENTION_DAYS"])))
+    unsent_files = _drop_unsent_uploads(now - timedelta(hours=config["UNSENT_UPLOAD_HOURS"]))
     purged = delete_sessions(  # (commits the changes above too)
         s.deleted_at < now - timedelta(seconds=config["DELETE_UNDO_SECONDS"]))
     r, settings = get_redis(), events.LogSettings.from_config(config)
@@ -101,7 +103,20 @@ def upkeep(now: datetime | None = None) -> Upkeep:
                       {"id": str(session_id), "status": "ended",
                        "ended_at": as_utc(ended_at).isoformat()}, settings)
     return Upkeep(idled=list(idled), ended=[row.id for row in ended], expired=expired,
-                  purged=purged)
+                  purged=purged, unsent_files=unsent_files)
+
+
+def _drop_unsent_uploads(before: datetime) -> int:
+    """Delete the uploads made before `before` that were never sent in a message (attached,
+    then left in a composer, or cancelled as they arrived), their stored files with them."""
+    condition = db.and_(Attachment.origin == "upload", Attachment.message_id.is_(None),
+                        Attachment.created_at < before)
+    rows = db.session.execute(db.select(Attachment.storage_key, Attachment.thumbnail_key)
+                              .where(condition)).all()
+    count = db.session.execute(db.delete(Attachment).where(condition)).rowcount
+    db.session.commit()
+    storage.delete_all([key for row in rows for key in row if key])
+    return count
 
 
 
