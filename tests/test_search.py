@@ -10,13 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from tests.conftest import PASSWORD, login, new_chat
 from tests.test_api import Api, api  # noqa: F401  (the API fixture)
 
@@ -310,11 +312,13 @@ def test_sqlite_migration_indexes_the_messages_already_there(app_config, tmp_pat
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'chatapp.db'}"})
     with app.app_context():
         upgrade(revision="0005")
-        user = User(email="cara@example.com", display_name="Cara")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.flush()
-        chat = ChatSession(owner_id=user.id, name="Before search", client_name="Initech",
+        # the users table as it was then (the model has columns of later revisions)
+        owner_id = db.session.execute(sa.text(
+            "INSERT INTO users (email, display_name, password_hash, role, active, created_at,"
+            " updated_at) VALUES ('cara@example.com', 'Cara', :hash, 'consultant', 1, :now, :now)"
+            " RETURNING id"), {"hash": generate_password_hash(PASSWORD), "now": utcnow()}
+        ).scalar_one()
+        chat = ChatSession(owner_id=owner_id, name="Before search", client_name="Initech",
                            context={})
         db.session.add(chat)
         db.session.flush()

@@ -31,15 +31,22 @@
       else localStorage.removeItem(this.key);
     }
 
-    // Keep the composer's message for later, and give the composer a fresh id and an empty box.
+    // Keep the composer's message for later, with its checked files (uploaded already: only
+    // their ids go), and give the composer a fresh id, an empty box and no files.
     keep(form) {
       const content = form.elements.content.value.trim();
-      if (!content) return;
-      const item = { clientId: form.elements.client_id.value, content };
+      const chips = [...form.querySelectorAll(".file-chip[data-status=clean]")];
+      const files = chips.map((chip) => ({
+        id: chip.dataset.attachmentId, name: chip.querySelector(".file-name").textContent,
+      }));
+      if (!content && !files.length) return;
+      const item = { clientId: form.elements.client_id.value, content, files };
       this.store([...this.load().filter((i) => i.clientId !== item.clientId), item]);
       this.show(item);
       form.elements.content.value = "";
       form.elements.client_id.value = newClientId();
+      chips.forEach((chip) => chip.remove());
+      document.dispatchEvent(new CustomEvent("chatapp:composer-changed"));
     }
 
     show(item) {
@@ -61,6 +68,12 @@
       body.className = "body plain";
       body.textContent = item.content;
       el.append(head, body);
+      if (item.files && item.files.length) {
+        const files = document.createElement("p");
+        files.className = "used-files";
+        files.textContent = `Files: ${item.files.map((f) => f.name).join(", ")}`;
+        el.append(files);
+      }
       this.messages.append(el);
     }
 
@@ -93,6 +106,7 @@
       body.set("csrf_token", this.composer.elements.csrf_token.value);
       body.set("client_id", item.clientId);
       body.set("content", item.content);
+      for (const file of item.files || []) body.append("attachment_ids", file.id);
       let response;
       try {
         response = await fetch(this.url, {

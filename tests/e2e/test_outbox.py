@@ -71,3 +71,25 @@ def test_a_lost_answer_is_retried_without_a_duplicate(page, live_server, make_us
     stored_once(page, app, live_server)
     client_id = re.search(r"client_id=([A-Za-z0-9_-]+)", sends[0])  # the form, url-encoded
     assert client_id and client_id.group(1) in sends[1]  # the retry (multipart) has the same id
+
+
+def test_files_attached_offline_go_with_the_message(page, live_server, make_user, app, llm,
+                                                    run_worker):
+    make_user("cara@example.com", "Cara Consultant")
+    run_worker(burst=False)
+    sign_in(page, "cara@example.com")
+    start_chat(page)
+    page.set_input_files("#composer-file-input", [
+        {"name": "fees.csv", "mimeType": "text/csv", "buffer": b"client,fee\nAcme,1200\n"}])
+    expect(page.locator(".file-chip")).to_have_attribute("data-status", "clean")
+    page.context.set_offline(True)
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "offline")
+    ask(page, QUESTION)
+    waiting = page.locator(".msg-outbox")
+    expect(waiting.locator(".used-files")).to_have_text("Files: fees.csv")
+    expect(page.locator(".file-chip")).to_have_count(0)  # they went with the kept message
+    page.context.set_offline(False)
+    expect(page.locator(".msg-user .msg-file-name")).to_have_text(["fees.csv"])
+    stored_once(page, app, live_server)
+    assert [f["name"] for f in messages_of(app, chat_path(page, live_server))[0].meta["files"]] \
+        == ["fees.csv"]
