@@ -108,7 +108,8 @@ DEFAULTS = {
     "TTS_API_KEY": None,
     "TTS_MODEL": "tts-1",
     "TTS_VOICE": "alloy",  # the endpoint's voice
-    "ESPEAK_VOICE": "en",  # the offline voice (espeak-ng -v: en, en-us, de, ...)
+    "TTS_ENGINE": "piper",  # offline: "piper" (natural US English voice) or "espeak" (robotic)
+    "ESPEAK_VOICE": "en",  # espeak's voice (espeak-ng -v: en, en-us, de, ...)
     "TTS_MAX_CHARS": 2000,  # longest text read aloud (cut at a sentence's end)
     "VOICE_TIMEOUT": 120.0,  # seconds to wait on a transcription or speech endpoint
     # Front end

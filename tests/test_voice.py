@@ -124,7 +124,8 @@ def test_a_failing_transcription_endpoint_leaves_the_audio(client, consultant, r
     assert fetch(client, shown["url"])[0] == 200
 
 
-def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm, local):
+@pytest.mark.parametrize("engine", ["piper", "espeak"])
+def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm, local, engine):
     llm.reset(tokens=REPLY)
     chat = answered_chat(client, run_worker, "What would the cloud cost?")
     reply = messages_of(app, chat)[-1]
@@ -135,7 +136,7 @@ def test_a_reply_is_read_aloud_offline(app, client, consultant, run_worker, llm,
         "speech", "pending", reply.id, None)
     assert ask_speech(client, chat, reply.id).get_json()["id"] == created["id"]  # one per reply
 
-    work_media(run_worker, local)
+    work_media(run_worker, {**local, "CHATAPP_TTS_ENGINE": engine})
     shown = attachment_of(client, chat, created["id"])
     assert (shown["status"], shown["content_type"]) == ("clean", "audio/wav")
     status, audio = fetch(client, shown["url"])

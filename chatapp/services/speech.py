@@ -1,6 +1,7 @@
 """Replies read aloud: the speech attachment of a message, its text made speakable (Markdown
-stripped, code left out, length capped) and synthesised offline by espeak-ng or by an
-OpenAI-compatible server when TTS_URL is set."""
+stripped, code left out, length capped) and synthesised offline (the natural Piper voice,
+services/piper_voice.py, or espeak-ng's robotic one: TTS_ENGINE) or by an OpenAI-compatible
+server when TTS_URL is set."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from markdown_it import MarkdownIt
 
 from chatapp.extensions import db
 from chatapp.models import Attachment, ChatMessage, ChatSession
-from chatapp.services import jobs, storage, uploads
+from chatapp.services import jobs, piper_voice, storage, uploads
 from chatapp.services.voice_endpoint import VoiceFailed, post
 
 SPOKEN_SENDERS = ("assistant", "admin")
@@ -97,8 +98,12 @@ def synthesize(text: str) -> tuple[bytes, str]:
                     config["VOICE_TIMEOUT"],
                     json={"model": config["TTS_MODEL"], "input": text,
                           "voice": config["TTS_VOICE"], "response_format": "wav"}).content
-    else:
+    elif config["TTS_ENGINE"] == "piper":
+        data = piper_voice.synthesize(text)
+    elif config["TTS_ENGINE"] == "espeak":
         data = _espeak(text, config["ESPEAK_VOICE"])
+    else:
+        raise VoiceFailed("CHATAPP_TTS_ENGINE must be 'piper' or 'espeak'.")
     content_type = uploads.sniff(data, "speech.wav") if data else None
     if not content_type or not content_type.startswith("audio/"):
         raise VoiceFailed("The speech service returned no audio.")

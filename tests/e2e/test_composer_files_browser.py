@@ -63,8 +63,9 @@ def file(name: str, data: bytes, mime: str) -> dict:
 
 
 @pytest.fixture
-def chat_page(page, make_user, run_worker):
-    """Cara on a new chat, with a worker scanning uploads and writing replies."""
+def chat_page(page, make_user, run_worker, llm):
+    """Cara on a new chat, with a worker scanning uploads and writing replies (the fake model's
+    quick default answer: a reply still streaming would hold up the worker's shutdown)."""
     make_user("cara@example.com", "Cara Consultant")
     run_worker(burst=False)
     sign_in(page, "cara@example.com")
