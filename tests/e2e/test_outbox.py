@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import messages_of
@@ -27,12 +28,16 @@ def stored_once(page, app, base_url: str) -> None:
     assert [(m.sender, m.content) for m in saved][:1] == [("user", QUESTION)] and len(saved) == 2
 
 
-def test_a_message_sent_offline_goes_once_the_network_is_back(page, live_server, make_user,
-                                                                app, llm, run_worker):
+@pytest.fixture
+def chat(page, make_user, run_worker, llm):
+    """Cara on a new chat, with a worker writing replies."""
     make_user("cara@example.com", "Cara Consultant")
     run_worker(burst=False)
     sign_in(page, "cara@example.com")
     start_chat(page)
+
+
+def test_a_message_sent_offline_goes_once_the_network_is_back(page, live_server, app, chat):
     page.context.set_offline(True)
     expect(page.locator("#live-status")).to_have_attribute("data-state", "offline")
     ask(page, QUESTION)
@@ -45,12 +50,7 @@ def test_a_message_sent_offline_goes_once_the_network_is_back(page, live_server,
     stored_once(page, app, live_server)
 
 
-def test_a_lost_answer_is_retried_without_a_duplicate(page, live_server, make_user, app, llm,
-                                                      run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    run_worker(burst=False)
-    sign_in(page, "cara@example.com")
-    start_chat(page)
+def test_a_lost_answer_is_retried_without_a_duplicate(page, live_server, app, chat):
     sends = []  # the body of every send that reached the network
 
     def lose_the_first_answer(route):
@@ -73,12 +73,7 @@ def test_a_lost_answer_is_retried_without_a_duplicate(page, live_server, make_us
     assert client_id and client_id.group(1) in sends[1]  # the retry (multipart) has the same id
 
 
-def test_files_attached_offline_go_with_the_message(page, live_server, make_user, app, llm,
-                                                    run_worker):
-    make_user("cara@example.com", "Cara Consultant")
-    run_worker(burst=False)
-    sign_in(page, "cara@example.com")
-    start_chat(page)
+def test_files_attached_offline_go_with_the_message(page, live_server, app, chat):
     page.set_input_files("#composer-file-input", [
         {"name": "fees.csv", "mimeType": "text/csv", "buffer": b"client,fee\nAcme,1200\n"}])
     expect(page.locator(".file-chip")).to_have_attribute("data-status", "clean")
