@@ -129,12 +129,13 @@ def _event_data(event: events.Event, fmt: str) -> Any:
 
 
 def _session_update(data: dict) -> str:
-    """The chat header's regions a session.updated event changes: its name, its ended note."""
+    """The chat header's regions a session.updated event changes: its name, its ended (or
+    deleted) note."""
     html = ""
     if "name" in data:
         html += (f'<hx-partial hx-target="#chat-title" hx-swap="innerHTML">'
                  f'{escape(data["name"])}</hx-partial>')
-    if "status" in data:
+    if "status" in data or "deleted" in data:
         ended_at = data.get("ended_at")
         state = {**data, "ended_at": ended_at and datetime.fromisoformat(ended_at)}
         html += (f'<hx-partial hx-target="#chat-ended" hx-swap="outerHTML">'

@@ -65,7 +65,6 @@ def restore(session_id: uuid.UUID):
     if not organise.restorable(chat) or chat.owner_id != current_user.id:
         abort(404)
     organise.restore(chat)
-    db.session.commit()
     if is_htmx():
         return render_template("chats/_session.html", s=chat)
     return _back(chat)

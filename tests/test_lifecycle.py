@@ -119,6 +119,21 @@ def test_the_live_page_shows_and_hides_the_ended_note(app):
         assert "ended" not in to_frame(going_on, "html").data.split('class="chat-ended"')[1]
 
 
+def test_deleting_and_undoing_tell_open_pages(client, consultant, app):
+    chat = new_chat(client, name="Acme")
+    token = csrf_from(client.get(chat).get_data(as_text=True))
+    client.post(chat + "/delete", data={"csrf_token": token})
+    client.post(chat + "/restore", data={"csrf_token": token})
+    with app.app_context():
+        log = events.read(get_redis(), session_id(chat), "0-0", None)
+    updates = [e for e in log if e.type == "session.updated" and "deleted" in e.data]
+    assert [e.data["deleted"] for e in updates] == [True, False]
+    with app.test_request_context():
+        shown, hidden = (to_frame(e, "html").data for e in updates)
+    assert "This chat was deleted" in shown and "/chats" in shown
+    assert "deleted" not in hidden.split('class="chat-ended"')[1]
+
+
 def test_ended_sessions_are_deleted_after_retention_with_their_messages(client, consultant, app):
     old, recent = new_chat(client, name="Old"), new_chat(client, name="Recent")
     send(client, old, "Hello")

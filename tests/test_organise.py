@@ -168,7 +168,8 @@ def test_deleting_while_a_reply_is_written_stops_it_first(client, consultant, ap
     assert reply.status == "cancelled"
     with app.app_context():
         log = events.read(get_redis(), reply.session_id, "0-0", None)
-    assert log[-1].type == "reply.cancelled"
+    assert [e.type for e in log[-2:]] == ["reply.cancelled", "session.updated"]
+    assert log[-1].data == {"id": str(reply.session_id), "deleted": True}
 
 
 def test_another_users_chat_is_404_for_every_action(client, three_chats, app, make_user):

@@ -144,6 +144,7 @@ def delete_session(session_id: uuid.UUID):
     if writing:
         return error_response(409, "A reply is being written in this session: stop it first.")
     lifecycle.delete_sessions(ChatSession.id == chat.id)
+    lifecycle.announce(chat.id, deleted=True)
     return "", 204
 
 

@@ -60,7 +60,13 @@ def open_session(chat: ChatSession, reopen: bool = False) -> None:
 
 def announce_reopened(chat: ChatSession) -> None:
     """Tell the chat's open pages it is going on again (their ended note goes)."""
-    events.append(get_redis(), chat.id, "session.updated", {"id": str(chat.id), "status": "active"},
+    announce(chat.id, status="active")
+
+
+def announce(session_id, **fields) -> None:
+    """Tell the session's open pages (and API clients) of its changed `fields`: a
+    session.updated event."""
+    events.append(get_redis(), session_id, "session.updated", {"id": str(session_id), **fields},
                   events.LogSettings.from_config(current_app.config))
 
 

@@ -9,7 +9,7 @@ from flask import current_app
 
 from chatapp.extensions import db
 from chatapp.models import REPLY_IN_PROGRESS, ChatMessage, ChatSession, as_utc, utcnow
-from chatapp.services import conversation
+from chatapp.services import conversation, lifecycle
 
 
 def set_pinned(chat: ChatSession, pinned: bool) -> None:
@@ -35,6 +35,7 @@ def delete(chat: ChatSession) -> None:
         conversation.stop_reply(chat, reply)
     chat.deleted_at = utcnow()
     db.session.commit()
+    lifecycle.announce(chat.id, deleted=True)  # pages still open on it (another tab) say so
 
 
 def restorable(chat: ChatSession | None) -> bool:
@@ -46,5 +47,7 @@ def restorable(chat: ChatSession | None) -> bool:
 
 
 def restore(chat: ChatSession) -> None:
-    """Undo a delete: the session is back as it was (pinned or archived as before)."""
+    """Undo a delete: the session is back as it was (pinned or archived as before). Committed."""
     chat.deleted_at = None
+    db.session.commit()
+    lifecycle.announce(chat.id, deleted=False)

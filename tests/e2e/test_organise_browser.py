@@ -99,3 +99,21 @@ def test_scrolling_to_the_end_of_the_list_loads_the_next_page(cara_on_a_phone, a
     expect(rows).to_have_count(60)
     expect(rows.last).to_contain_text("Meeting 59")
     expect(page.get_by_role("link", name="More chats")).to_have_count(0)
+
+
+def test_a_page_open_on_a_chat_deleted_elsewhere_says_so(cara_on_a_phone, app):
+    page = cara_on_a_phone
+    chats_for(app, "cara@example.com", ["Alpha"])
+    page.goto("/chats")
+    page.get_by_role("link", name="Alpha").tap()
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    chat = page.url
+    token = page.locator("#composer input[name=csrf_token]").input_value()
+    other_tab = page.context.new_page()
+    other_tab.goto(chat)
+    other_tab.request.post(chat + "/delete", form={"csrf_token": token})
+    note = page.locator("#chat-ended")
+    expect(note).to_contain_text("This chat was deleted")
+    expect(note.get_by_role("link", name="Back to your chats")).to_be_visible()
+    other_tab.request.post(chat + "/restore", form={"csrf_token": token})  # Undo, in time
+    expect(note).not_to_contain_text("deleted")
