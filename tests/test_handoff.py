@@ -257,6 +257,11 @@ def test_takeover_stops_the_ai_and_the_admin_answers_then_hands_back(app, client
     assert "Ada Admin handed back (from 127.0.0.1): “Quoted 40 days for the migration”" in timeline
     assert post(admin, admin_page(chat) + "/leave", admin_page(chat)).status_code == 303
     assert row(app, AuditEntry)[-1].action == "leave"
+    # one visit, one join: reloads add none; opening it again after leaving does
+    joins = [e.action for e in row(app, AuditEntry)].count("join")
+    admin.get(admin_page(chat))
+    admin.get(admin_page(chat))
+    assert [e.action for e in row(app, AuditEntry)].count("join") == joins + 1
 
 
 def test_a_reply_queued_before_the_takeover_is_never_written(app, client, chat, admin, llm,

@@ -8,6 +8,7 @@ as it is now (`state_of`), so every page shows the same thing from one event.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from flask import current_app
 
@@ -20,6 +21,7 @@ from chatapp.models import (
     ChatSession,
     HelpRequest,
     User,
+    as_utc,
     iso,
     utcnow,
 )
@@ -34,6 +36,7 @@ from chatapp.services.conversation import (
 from chatapp.services.redis_client import get_redis
 
 MAX_NOTE = 500
+VISIT_MINUTES = 30  # an admin back on a session within this long, not having left: one visit
 ACTIONS = {"help_requested": "asked for help", "help_cancelled": "cancelled the help request",
            "help_acknowledged": "acknowledged the help request", "join": "joined (watching)",
            "leave": "left", "takeover": "took over", "hand_back": "handed back",
@@ -191,7 +194,15 @@ def leave(chat: ChatSession, admin: User, ip: str | None) -> None:
 
 
 def watched(chat: ChatSession, admin: User, ip: str | None) -> None:
-    """Record that an administrator opened the session live."""
+    """Record that an administrator opened the session live, once a visit: a reload, or a return
+    within VISIT_MINUTES of their last step without having left, is the same visit."""
+    last = db.session.scalar(
+        db.select(AuditEntry).where(AuditEntry.session_id == chat.id,
+                                    AuditEntry.actor_id == admin.id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(1))
+    if last is not None and last.action != "leave" \
+            and utcnow() - as_utc(last.at) < timedelta(minutes=VISIT_MINUTES):
+        return
     audit(admin, "join", chat, ip)
     db.session.commit()
 
