@@ -128,7 +128,7 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
     if usage:
         message.tokens_in, message.tokens_out = usage.tokens_in, usage.tokens_out
     message.latency_ms = latency_ms
-    if status == "done" and (files := produced_files.store(message, _owner_of(message), text)):
+    if status == "done" and (files := produced_files.store(message, text)):
         meta = {**meta, "files": files}  # a new dict: the store flushed the old one
         message.meta = meta
     if "versions" in meta:  # a regenerated reply: this is its newest version
@@ -142,11 +142,6 @@ def end_reply(r, settings, message_id: int, status: str, text: str, *,
         data.update(reason=error, retryable=retryable)
     _announce(lambda: events.end_reply(r, message.session_id, message_id, f"reply.{status}", data,
                                        settings))
-
-
-def _owner_of(message: ChatMessage) -> int:
-    return db.session.scalar(db.select(ChatSession.owner_id)
-                             .where(ChatSession.id == message.session_id))
 
 
 def _announce(append, attempts: int = ANNOUNCE_ATTEMPTS) -> None:

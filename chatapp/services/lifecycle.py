@@ -117,11 +117,10 @@ def _drop_unsent_uploads(before: datetime) -> int:
     then left in a composer, or cancelled as they arrived), their stored files with them."""
     condition = db.and_(Attachment.origin == "upload", Attachment.message_id.is_(None),
                         Attachment.created_at < before)
-    rows = db.session.execute(db.select(Attachment.storage_key, Attachment.thumbnail_key)
-                              .where(condition)).all()
+    keys = storage.keys_of_attachments(condition)
     count = db.session.execute(db.delete(Attachment).where(condition)).rowcount
     db.session.commit()
-    storage.delete_all([key for row in rows for key in row if key])
+    storage.delete_all(keys)
     return count
 
 

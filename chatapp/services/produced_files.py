@@ -10,7 +10,7 @@ import re
 from flask import current_app
 
 from chatapp.extensions import db
-from chatapp.models import Attachment
+from chatapp.models import Attachment, ChatSession
 from chatapp.services import media, storage
 from chatapp.services.uploads import file_view, safe_name
 
@@ -46,11 +46,16 @@ def find(text: str) -> list[tuple[str, str, str]]:
     return found[:MAX_FILES]
 
 
-def store(message, owner_id: int, text: str) -> list[dict]:
+def store(message, text: str) -> list[dict]:
     """Store the files reply `message` wrote in `text` as its clean attachments (a file the
     scan refuses is left out); their views, for the reply's `meta["files"]`."""
+    files = find(text)
+    if not files:
+        return []
+    owner_id = db.session.scalar(db.select(ChatSession.owner_id)
+                                 .where(ChatSession.id == message.session_id))
     backend, views = storage.get_storage(), []
-    for name, content_type, body in find(text):
+    for name, content_type, body in files:
         data = body.encode("utf-8")[:MAX_BYTES]
         try:
             media.scan(data, content_type, current_app.config["CLAMD_URL"])

@@ -110,8 +110,15 @@ def get_storage() -> LocalStorage | S3Storage:
 def keys_of_sessions(condition) -> list[str]:
     """The object keys (files and thumbnails) of the attachments of the sessions matching
     `condition`, to delete once their rows are gone."""
+    return keys_of_attachments(
+        Attachment.session_id.in_(db.select(ChatSession.id).where(condition)))
+
+
+def keys_of_attachments(condition) -> list[str]:
+    """The object keys (files and thumbnails) of the attachments matching `condition`, to
+    delete once their rows are gone."""
     rows = db.session.execute(db.select(Attachment.storage_key, Attachment.thumbnail_key)
-                              .join(ChatSession).where(condition)).all()
+                              .where(condition)).all()
     return [key for row in rows for key in row if key]
 
 
