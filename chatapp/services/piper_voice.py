@@ -8,12 +8,12 @@ import functools
 import io
 import json
 import re
-import subprocess
 import unicodedata
 import wave
 
 import numpy as np
 
+from chatapp.services import espeak
 from chatapp.services.voice_endpoint import VoiceFailed
 
 PAD, BOS, EOS = "_", "^", "$"
@@ -69,16 +69,8 @@ def synthesize(text: str) -> bytes:
 
 def phonemes(sentence: str, voice: str) -> str:
     """espeak-ng's IPA phonemes of `sentence` (its clauses joined), with its end punctuation."""
-    try:
-        result = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", voice, "--stdin"],
-                                input=sentence.encode(), capture_output=True, check=True,
-                                timeout=60)
-    except FileNotFoundError as error:
-        raise VoiceFailed("espeak-ng is not installed (apt-get install espeak-ng).") from error
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-        raise VoiceFailed(f"espeak-ng failed: {error}") from error
-    spoken = ", ".join(line.strip() for line in result.stdout.decode().splitlines()
-                       if line.strip())
+    output = espeak.run(["-q", "--ipa", "-v", voice], sentence, timeout=60)
+    spoken = ", ".join(line.strip() for line in output.decode().splitlines() if line.strip())
     end = sentence.rstrip()[-1:]
     return spoken + (end if end in ".!?;:" else ".")
 

@@ -6,7 +6,6 @@ server when TTS_URL is set."""
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from chatapp.extensions import db
 from chatapp.models import Attachment, ChatMessage, ChatSession
-from chatapp.services import jobs, piper_voice, storage, uploads
+from chatapp.services import espeak, jobs, piper_voice, storage, uploads
 from chatapp.services.voice_endpoint import VoiceFailed, post
 
 SPOKEN_SENDERS = ("assistant", "admin")
@@ -114,11 +113,5 @@ def _espeak(text: str, voice: str) -> bytes:
     # -w writes a WAV with its real length (--stdout leaves the sizes unset).
     with tempfile.TemporaryDirectory() as directory:
         out = Path(directory) / "speech.wav"
-        try:
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), "--stdin"],
-                           input=text.encode(), capture_output=True, check=True, timeout=120)
-        except FileNotFoundError as error:
-            raise VoiceFailed("espeak-ng is not installed (apt-get install espeak-ng).") from error
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-            raise VoiceFailed(f"espeak-ng failed: {error}") from error
+        espeak.run(["-v", voice, "-w", str(out)], text)
         return out.read_bytes()
